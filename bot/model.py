@@ -27,10 +27,12 @@ class Frozen(BaseModel):
 
 
 class Precision(StrEnum):
-    """How exactly a date is known. ``week`` covers an inferred publication window of a few days."""
+    """How exactly a date is known. ``week`` is a window of up to seven days (an inferred
+    publication date), ``range`` a longer explicit window ("in the last several weeks")."""
 
     DAY = "day"
     WEEK = "week"
+    RANGE = "range"
     MONTH = "month"
     YEAR = "year"
     UNKNOWN = "unknown"
@@ -181,6 +183,8 @@ class DateSpec(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, date | int):  # YAML reads 2016-10-29 as a date and 2016 as an int
+            value = str(value)
         if isinstance(value, str):
             return cls.parse_text(value)
         if isinstance(value, dict) and "date" in value:
@@ -205,8 +209,8 @@ class DateSpec(Frozen):
             if len(parts) != 3:
                 raise ValueError(f"a window needs two full dates: {text!r}")
             start, end = date(*parts), date.fromisoformat(b)
-            return {"start": start, "end": end, "precision": Precision.WEEK if (end - start).days
-                    <= 7 else Precision.MONTH, "qualifier": q}
+            span = Precision.WEEK if (end - start).days <= 7 else Precision.RANGE
+            return {"start": start, "end": end, "precision": span, "qualifier": q}
         if len(parts) == 1:
             return {"start": date(parts[0], 1, 1), "end": date(parts[0], 12, 31),
                     "precision": Precision.YEAR, "qualifier": q}
@@ -234,10 +238,12 @@ class DateSpec(Frozen):
         "by Jul 2019", "since Jan 2017", "~Mar 2017", "8–13 Mar 2017", "undated"."""
         if self.precision is Precision.UNKNOWN or self.start is None or self.end is None:
             return "undated"
-        if self.precision is Precision.WEEK:
+        if self.precision in (Precision.WEEK, Precision.RANGE):
             s, e = self.start, self.end
             if (s.year, s.month) == (e.year, e.month):
                 core = f"{s.day}–{e.day} {MONTHS[e.month - 1]} {e.year}"
+            elif s.year == e.year:
+                core = f"{s.day} {MONTHS[s.month - 1]} – {_format(e, Precision.DAY)}"
             else:
                 core = f"{_format(s, Precision.DAY)} – {_format(e, Precision.DAY)}"
             if self.qualifier is Qualifier.BY:
@@ -372,6 +378,8 @@ class Fact(Frozen):
             return value
         value = dict(value)
         event = value.get("event", "unknown")
+        if isinstance(event, date | int):
+            event = str(event)
         event = DateSpec.parse_text(event) if isinstance(event, str) else dict(event)
         if "event_basis" in value:
             event["basis"] = value.pop("event_basis")

@@ -1,0 +1,161 @@
+"""The ``sitrep`` command line: run | console | ask | build | check.
+
+``sitrep run`` is the main job: the Discord bot when a token is set, otherwise the console on the
+embedded store. Every subcommand that answers questions builds the store first when it is missing or
+older than the curated files, so a fresh checkout needs no separate build step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.answers import Engine
+from bot.config import Settings, SettingsError, load_settings
+from bot.curation.load import load_curated
+from bot.render.json import render_json
+from bot.render.text import render_text
+from bot.store.build import BuildError, build_store, store_is_current
+
+log = logging.getLogger("sitrep")
+
+EXIT_USAGE = 2
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def ensure_store(settings: Settings, *, quiet: bool = False) -> None:
+    """Build the store when it is missing or was built from other curated files."""
+    if await store_is_current(settings.database, settings.seeds_dir, settings.data_dir):
+        return
+    report = await build_store(settings.database, settings.seeds_dir, settings.data_dir)
+    if report.built and not quiet:
+        log.info("built the store at %s: %d sources, %d places (+%d from GeoNames), %d facts "
+                 "in %.2fs", settings.database, report.sources, report.places,
+                 report.gazetteer_places, report.facts, report.seconds)
+
+
+async def open_engine(settings: Settings) -> Engine:
+    await ensure_store(settings)
+    return await Engine.open(settings.database, stale_after_days=settings.stale_after_days,
+                             prefix=settings.prefix)
+
+
+async def cmd_ask(settings: Settings, text: str, as_json: bool) -> int:
+    engine = await open_engine(settings)
+    try:
+        answer = await engine.ask(text)
+    finally:
+        await engine.close()
+    print(render_json(answer) if as_json else render_text(answer))
+    return EXIT_USAGE if answer.error == "bad_input" else 0
+
+
+async def cmd_console(settings: Settings, stdin_is_tty: bool) -> int:
+    engine = await open_engine(settings)
+    try:
+        if stdin_is_tty:
+            print(f"sitrep console: type `{settings.prefix}help`, or Ctrl-D to leave.")
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "sitrep> " if stdin_is_tty else "")
+            except EOFError:
+                break
+            if not line.strip():
+                continue
+            if line.strip() in {"quit", "exit"}:
+                break
+            answer = await engine.ask(line)
+            print(render_text(answer), flush=True)
+            if not stdin_is_tty:
+                print(flush=True)
+    finally:
+        await engine.close()
+    return 0
+
+
+def cmd_check(settings: Settings) -> int:
+    cur, problems = load_curated(settings.seeds_dir, settings.data_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s).", file=sys.stderr)
+        return 1
+    print(f"ok: {len(cur.sources)} sources, {len(cur.places)} places, "
+          f"{len(cur.false_friends)} false friends, {len(cur.facts)} facts")
+    return 0
+
+
+async def cmd_build(settings: Settings, force: bool) -> int:
+    report = await build_store(settings.database, settings.seeds_dir, settings.data_dir,
+                               force=force)
+    verb = "built" if report.built else "up to date"
+    print(f"{verb}: {settings.database} · {report.sources} sources, {report.places} places "
+          f"(+{report.gazetteer_places} from GeoNames), {report.facts} facts · "
+          f"{report.seconds:.2f}s")
+    return 0
+
+
+async def cmd_run(settings: Settings) -> int:
+    if not settings.has_token:
+        log.info("SITREP_DISCORD_TOKEN is not set: starting the console on the embedded store")
+        return await cmd_console(settings, sys.stdin.isatty())
+    from bot.app import run_bot
+
+    return await run_bot(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sitrep", description=__doc__.splitlines()[0])
+    parser.add_argument("--database", type=Path, help="the store (default: SITREP_DATABASE)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="the bot with a token, else the console (the default)")
+    sub.add_parser("console", help="answer commands typed or piped on standard input")
+    ask = sub.add_parser("ask", help="answer one command, e.g. sitrep ask '!status Mosul'")
+    ask.add_argument("text", help="the command, with or without the prefix")
+    ask.add_argument("--json", action="store_true", help="print the JSON contract")
+    build = sub.add_parser("build", help="compile the curated files into the store")
+    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    sub.add_parser("check", help="validate the curated files and list every problem")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        overrides = {"database": args.database} if args.database else {}
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"sitrep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _setup_logging(settings)
+    command = args.command or "run"
+    try:
+        if command == "check":
+            return cmd_check(settings)
+        if command == "build":
+            return asyncio.run(cmd_build(settings, args.force))
+        if command == "ask":
+            return asyncio.run(cmd_ask(settings, args.text, args.json))
+        if command == "console":
+            return asyncio.run(cmd_console(settings, sys.stdin.isatty()))
+        return asyncio.run(cmd_run(settings))
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"sitrep: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

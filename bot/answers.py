@@ -1,0 +1,311 @@
+"""The answer engine: status, timeline, search, sources, source, places and help, as ``Answer``s.
+
+This is the one place where questions are answered. The Discord cogs, the console and
+``sitrep ask`` all call ``Engine`` and only render differently, so a fix here fixes every front end.
+Rules the answers keep: a place's answer only ever shows facts about that place (or its parts, which
+are named); an unknown name gets "no facts" and suggestions, never a nearby place's facts; the
+source, its date and any hedge or opinion label travel with every fact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import aiosqlite
+
+from bot.commands import COMMANDS, ParsedCommand, parse_command
+from bot.model import Answer, FactView, PlaceRef, SourceRef, Status
+from bot.resolve import Resolution, Resolver
+from bot.store import queries
+from bot.store.db import connect, migrate
+
+STATUS_FACTS = 6
+SEARCH_RESULTS = 10
+MAX_QUERY = 100
+"""Echoed queries are cut to this many characters: enough for any place name."""
+
+SUBSTANTIVE_MODALITIES = {"reported", "analysis", "opinion", "speculation"}
+
+
+@dataclass(slots=True)
+class _Resolved:
+    place: PlaceRef | None
+    ids: list[str]
+    resolution: Resolution
+    failure: Answer | None
+
+
+def _ago(then: date, today: date) -> str:
+    days = (today - then).days
+    if days >= 730:
+        return f"{days // 365} years old"
+    if days >= 60:
+        return f"{days // 30} months old"
+    return f"{days} days old"
+
+
+def number_sources(facts: Iterable[FactView]) -> list[SourceRef]:
+    """The distinct sources of ``facts`` in order of first appearance: footnote [1], [2], ..."""
+    seen: dict[str, SourceRef] = {}
+    for fact in facts:
+        seen.setdefault(fact.source.id, fact.source)
+    return list(seen.values())
+
+
+def _is_substantive(fact: FactView) -> bool:
+    return fact.status is not None or fact.modality in SUBSTANTIVE_MODALITIES
+
+
+def _headline_fact(facts: list[FactView]) -> FactView | None:
+    """The fact that best states the current situation: from the newest report that says something
+    substantive, preferring a fact with a status label, then a preferred rank, then the latest
+    event."""
+    substantive = [f for f in facts if _is_substantive(f)]
+    if not substantive:
+        return None
+    newest = max(f.as_of for f in substantive)
+    candidates = [f for f in substantive if f.as_of == newest]
+    return max(candidates, key=lambda f: (f.status is not None, f.rank == "preferred",
+                                          f.event_date.sort_key(f.as_of)))
+
+
+def describe_source(source: SourceRef) -> str:
+    """"an opinion column (The Duran)" — how a reply names the kind of source in a caveat."""
+    kind = {"opinion": "an opinion column", "blog": "a blog post", "analysis": "an analysis",
+            "wire": "a wire report", "news": "a news report"}.get(source.genre, "a report")
+    return f"{kind} ({source.outlet})"
+
+
+class Engine:
+    """Answers questions from an open store. One per process; safe to share between tasks."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, stale_after_days: int = 365,
+                 today: Callable[[], date] = date.today, prefix: str = "!") -> None:
+        self.conn = conn
+        self.stale_after_days = stale_after_days
+        self.today = today
+        self.prefix = prefix
+        self._resolvers: dict[int, Resolver] = {}
+        self._children: dict[str, list[str]] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, db_path: Path, **kwargs: object) -> Engine:
+        conn = await connect(db_path)
+        await migrate(conn)
+        engine = cls(conn, **kwargs)  # type: ignore[arg-type]
+        await engine.refresh()
+        return engine
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def refresh(self) -> None:
+        """Reload the names and the place hierarchy after the store changed."""
+        self._children = await queries.child_places(self.conn)
+        self._resolvers.clear()
+        await self.resolver(0)
+
+    async def resolver(self, guild: int) -> Resolver:
+        """The resolver for a server: shared names plus that server's own. Built off the event
+        loop: 200k names take long enough to stall it."""
+        guild = 0  # per-server names arrive with moderation; until then all servers share one
+        if guild not in self._resolvers:
+            async with self._lock:
+                if guild not in self._resolvers:
+                    entries = await queries.name_entries(self.conn, guild)
+                    friends = await queries.false_friends(self.conn)
+                    self._resolvers[guild] = await asyncio.to_thread(Resolver, entries, friends)
+        return self._resolvers[guild]
+
+    def _descendants(self, place_id: str) -> list[str]:
+        out, todo = [place_id], [place_id]
+        while todo:
+            for child in self._children.get(todo.pop(), []):
+                if child not in out:
+                    out.append(child)
+                    todo.append(child)
+        return out
+
+    async def _suggestions(self, ids: Iterable[str]) -> list[PlaceRef]:
+        refs = [await queries.place_by_id(self.conn, pid) for pid in list(ids)[:5]]
+        return [r for r in refs if r is not None]
+
+    async def _resolve(self, command: str, query: str, guild: int) -> _Resolved:
+        query = query.strip()[:MAX_QUERY]
+        res = (await self.resolver(guild)).resolve(query)
+        suggestions = await self._suggestions(res.suggestions)
+
+        def fail(error: str, message: str) -> _Resolved:
+            return _Resolved(None, [], res, Answer(command=command, query=query, error=error,
+                                                   message=message, suggestions=suggestions))
+
+        if res.kind == "bad_input":
+            return fail("bad_input", f"Give a place name, for example `{self.prefix}{command} "
+                                     "Mosul`.")
+        if res.kind == "not_a_place":
+            return fail("not_a_place", f"“{query}” is not a place"
+                        + (f": {res.note}." if res.note else "."))
+        if res.kind == "ambiguous":
+            return fail("ambiguous", f"“{query}” could be more than one place: which one?")
+        if res.kind == "none" or res.place_id is None:
+            hint = " Did you mean one of these?" if suggestions else ""
+            return fail("unknown_place", f"No facts: “{query}” is not a place I know.{hint}")
+        place = await queries.place_by_id(self.conn, res.place_id)
+        if place is None:  # a name whose place was removed since the resolver was built
+            return fail("unknown_place", f"No facts: “{query}” is not a place I know.")
+        return _Resolved(place, self._descendants(place.id), res, None)
+
+    def _no_facts(self, command: str, query: str, r: _Resolved) -> Answer:
+        assert r.place is not None
+        where = ", ".join(x for x in (r.place.governorate, _country(r.place.country)) if x)
+        return Answer(command=command, query=query, place=r.place, error="no_facts",
+                      message=f"{r.place.name}{f' ({where})' if where else ''} is a place I "
+                              "know, but the store has no facts about it yet.")
+
+    def _fuzzy_note(self, query: str, r: _Resolved) -> list[str]:
+        if r.resolution.kind == "fuzzy" and r.place is not None:
+            return [f"Showing {r.place.name} for “{query.strip()[:MAX_QUERY]}”."]
+        return []
+
+    async def status(self, query: str, guild: int = 0) -> Answer:
+        r = await self._resolve("status", query, guild)
+        if r.failure:
+            return r.failure
+        assert r.place is not None
+        facts = await queries.latest_facts(self.conn, r.ids, guild)
+        head = _headline_fact(facts)
+        if head is None:
+            return self._no_facts("status", query, r)
+        newest = [f for f in facts if f.source.id == head.source.id]
+        newest.sort(key=lambda f: (f.id != head.id, f.event_date.sort_key(f.as_of)),
+                    reverse=False)
+        rest = [f for f in facts if f.source.id != head.source.id]
+        shown = ([head] + [f for f in newest if f.id != head.id] + rest)[:STATUS_FACTS]
+        notes = self._fuzzy_note(query, r) + self._caveats(head)
+        return Answer(command="status", query=query, place=r.place, as_of=head.as_of,
+                      headline=self._headline(head), facts=shown, sources=number_sources(shown),
+                      notes=notes, message=f"{len(facts)} fact(s) about {r.place.name}.")
+
+    def _headline(self, fact: FactView) -> str:
+        label = Status(fact.status).label if fact.status else None
+        return f"{label}: {fact.summary}" if label else fact.summary
+
+    def _caveats(self, head: FactView) -> list[str]:
+        notes = []
+        age = (self.today() - head.as_of).days
+        if age > self.stale_after_days:
+            notes.append(f"The newest information is from {head.source.published_label}, "
+                         f"{_ago(head.as_of, self.today())}: the situation may have changed.")
+        if head.source.genre in {"opinion", "blog"} or head.modality in {"opinion",
+                                                                          "speculation"}:
+            notes.append(f"This comes from {describe_source(head.source)}.")
+        if head.hedged:
+            notes.append("The source hedges this claim.")
+        if head.contradicts:
+            notes.append("Other reports contradict this; see the timeline.")
+        return notes
+
+    async def timeline(self, query: str, guild: int = 0) -> Answer:
+        r = await self._resolve("timeline", query, guild)
+        if r.failure:
+            return r.failure
+        assert r.place is not None
+        facts = await queries.timeline_facts(self.conn, r.ids, guild)
+        if not facts:
+            return self._no_facts("timeline", query, r)
+        return Answer(command="timeline", query=query, place=r.place,
+                      as_of=max(f.as_of for f in facts), facts=facts,
+                      sources=number_sources(facts), notes=self._fuzzy_note(query, r),
+                      message=f"{len(facts)} fact(s) about {r.place.name}, oldest first.")
+
+    async def search(self, text: str, guild: int = 0) -> Answer:
+        text = text.strip()[:MAX_QUERY]
+        if queries.fts_query(text) is None:
+            return Answer(command="search", query=text, error="bad_input",
+                          message=f"Give some words to search for, for example "
+                                  f"`{self.prefix}search surrounded`.")
+        hits = await queries.search_facts(self.conn, text, guild, SEARCH_RESULTS)
+        if not hits:
+            return Answer(command="search", query=text, error="no_results",
+                          message=f"No fact mentions “{text}”.")
+        facts = [f for f, _ in hits]
+        return Answer(command="search", query=text, facts=facts, sources=number_sources(facts),
+                      lines=[snip for _, snip in hits],
+                      message=f"{len(facts)} fact(s) match “{text}”, best first.")
+
+    async def sources(self, guild: int = 0) -> Answer:
+        rows = await queries.sources(self.conn, guild)
+        return Answer(command="sources", query="", sources=[s for s, _ in rows],
+                      lines=[f"{n} fact(s)" for _, n in rows],
+                      message=f"{len(rows)} source(s), oldest first.")
+
+    async def source(self, source_id: str, guild: int = 0) -> Answer:
+        source_id = source_id.strip()[:MAX_QUERY]
+        rows = await queries.sources(self.conn, guild)
+        wanted = source_id.casefold()
+        matches = [(s, n) for s, n in rows if s.id.casefold() == wanted] or \
+                  [(s, n) for s, n in rows if wanted and s.id.casefold().startswith(wanted)]
+        if len(matches) != 1:
+            return Answer(command="source", query=source_id, error="unknown_source",
+                          message=f"No source “{source_id}”. Try `{self.prefix}sources`."
+                          if not matches else f"“{source_id}” matches several sources.")
+        src, count = matches[0]
+        places = await queries.source_places(self.conn, src.id, guild)
+        return Answer(command="source", query=source_id, sources=[src],
+                      lines=places, message=f"{count} fact(s) about {len(places)} place(s).")
+
+    async def places(self, guild: int = 0) -> Answer:
+        rows = await queries.places_with_facts(self.conn, guild)
+        return Answer(command="places", query="",
+                      suggestions=[r.place for r in rows],
+                      lines=[f"{r.facts} fact(s), latest report "
+                             f"{r.latest.isoformat() if r.latest else '-'}" for r in rows],
+                      message=f"{len(rows)} place(s) have facts.")
+
+    def help(self) -> Answer:
+        lines = [f"{self.prefix}{c.usage} — {c.summary}" for c in COMMANDS.values()]
+        return Answer(command="help", query="", lines=lines,
+                      message="Answers come from a curated store of sourced, dated facts.")
+
+    async def run(self, cmd: ParsedCommand, guild: int = 0) -> Answer:
+        """Dispatch a parsed command; the one entry point every front end uses."""
+        match cmd.name:
+            case "status":
+                return await self.status(cmd.argument, guild)
+            case "timeline":
+                return await self.timeline(cmd.argument, guild)
+            case "search":
+                return await self.search(cmd.argument, guild)
+            case "sources":
+                return await self.sources(guild)
+            case "source":
+                return await self.source(cmd.argument, guild)
+            case "places":
+                return await self.places(guild)
+            case _:
+                return self.help()
+
+    async def ask(self, text: str, guild: int = 0, *, require_prefix: bool = False) -> Answer:
+        parsed = parse_command(text, self.prefix, require_prefix=require_prefix)
+        if isinstance(parsed, str):
+            return Answer(command="", query=text.strip()[:MAX_QUERY], error="bad_input",
+                          message=parsed)
+        return await self.run(parsed, guild)
+
+
+COUNTRY_NAMES = {"IQ": "Iraq", "SY": "Syria", "JO": "Jordan", "TR": "Turkey", "LB": "Lebanon",
+                 "IR": "Iran", "SA": "Saudi Arabia", "KW": "Kuwait", "US": "United States"}
+
+
+def _country(code: str | None) -> str | None:
+    return COUNTRY_NAMES.get(code, code) if code else None
+
+
+def place_context(place: PlaceRef) -> str:
+    """"Iraq, Nineveh": where a place is, for titles."""
+    return ", ".join(x for x in (_country(place.country), place.governorate) if x)

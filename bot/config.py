@@ -1,0 +1,79 @@
+"""Settings, read from ``SITREP_*`` environment variables and an optional ``.env`` file.
+
+Built on pydantic-settings so that every setting is typed and validated in one place; the Discord
+token is a ``SecretStr`` so that it never appears in a repr, a log line or a traceback. Settings can
+also be built in code with keyword arguments, which is how the tests and ``create_bot`` use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Where seeds/ and data/ live: beside the package, in a checkout and in the container alike."""
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SITREP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    discord_token: SecretStr | None = Field(default=None, repr=False)
+    discord_token_file: Path | None = None
+    database: Path = PROJECT_ROOT / "var" / "sitrep.db"
+    data_dir: Path = PROJECT_ROOT / "data"
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    prefix: str = Field(default="!", min_length=1, max_length=5)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    stale_after_days: int = Field(default=365, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_space(cls, value: str) -> str:
+        if any(ch.isspace() for ch in value):
+            raise ValueError("the prefix may not contain spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> Settings:
+        """Container secrets arrive as files (``/run/secrets/...``): read the token from one."""
+        if self.discord_token is None and self.discord_token_file is not None:
+            try:
+                text = self.discord_token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read the token file: {exc.strerror}") from None
+            if not text:
+                raise ValueError("the token file is empty")
+            self.discord_token = SecretStr(text)
+        if self.discord_token is not None and not self.discord_token.get_secret_value().strip():
+            self.discord_token = None
+        return self
+
+    @property
+    def has_token(self) -> bool:
+        return self.discord_token is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = "_".join(str(part) for part in error["loc"]) or "settings"
+        name = f"SITREP_{loc.upper()}" if loc != "settings" else "a SITREP_ setting"
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"invalid {name}: {message}") from None

@@ -1,0 +1,207 @@
+"""Read queries over the store. All SQL the answers need lives here, so nothing above this layer
+knows about tables, and every query filters by server: shared rows (``guild_id = 0``) plus the
+asking server's own, never another server's.
+
+``execute_fetchall`` is used throughout: through aiosqlite it costs about half of
+``async with execute`` + ``fetchall`` (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import aiosqlite
+
+from bot.model import DateSpec, FactView, PlaceRef, SourceRef
+from bot.resolve import NameEntry
+
+FACT_FIELDS = """
+f.id, f.summary, f.quote, f.status, f.attribution, f.hedged, f.modality, f.event_start,
+       f.event_end, f.event_precision, f.event_qualifier, f.event_basis, f.event_note, f.as_of,
+       f.rank, f.origin,
+       p.id AS p_id, p.name AS p_name, p.country AS p_country, p.governorate AS p_gov,
+       p.kind AS p_kind,
+       s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
+       s.published_end, s.published_precision,
+       (SELECT group_concat(l.other_id) FROM fact_links l
+         WHERE l.fact_id = f.id AND l.kind = 'contradicts') AS contradicts
+"""
+FACT_JOINS = "JOIN places p ON p.id = f.place_id JOIN sources s ON s.id = f.source_id"
+FACT_SELECT = f"SELECT {FACT_FIELDS} FROM facts f {FACT_JOINS}"
+
+VISIBLE = "f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated'"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceCounts:
+    place: PlaceRef
+    facts: int
+    latest: date | None
+
+
+def source_ref(row: sqlite3.Row) -> SourceRef:
+    published = DateSpec.model_validate({
+        "start": row["published_start"], "end": row["published_end"],
+        "precision": row["published_precision"]})
+    assert published.start is not None and published.end is not None
+    mid = published.start + (published.end - published.start) / 2
+    label = f"c. {DateSpec.single_day(mid).label}" if published.precision == "week" \
+        else published.label
+    return SourceRef(id=row["s_id"], outlet=row["outlet"], title=row["title"],
+                     genre=row["genre"], author=row["author"], url=row["url"],
+                     published=mid.isoformat(), published_label=label)
+
+
+def place_ref(row: sqlite3.Row, prefix: str = "p_") -> PlaceRef:
+    return PlaceRef(id=row[f"{prefix}id"], name=row[f"{prefix}name"],
+                    country=row[f"{prefix}country"], governorate=row[f"{prefix}gov"],
+                    kind=row[f"{prefix}kind"])
+
+
+def fact_view(row: sqlite3.Row) -> FactView:
+    event = DateSpec(start=row["event_start"], end=row["event_end"],
+                     precision=row["event_precision"], qualifier=row["event_qualifier"],
+                     basis=row["event_basis"], note=row["event_note"])
+    return FactView(
+        id=row["id"], place=place_ref(row), summary=row["summary"], quote=row["quote"],
+        status=row["status"], attribution=row["attribution"], hedged=bool(row["hedged"]),
+        modality=row["modality"], event_date=event, as_of=date.fromisoformat(row["as_of"]),
+        source=source_ref(row), rank=row["rank"], origin=row["origin"],
+        contradicts=row["contradicts"].split(",") if row["contradicts"] else [],
+    )
+
+
+def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
+    names = {f"p{i}": pid for i, pid in enumerate(ids)}
+    return ", ".join(f":{n}" for n in names), names
+
+
+async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+                       limit: int = 60) -> list[FactView]:
+    """Newest reports first (by report date, then event date): what ``status`` draws on."""
+    marks, params = _in(place_ids)
+    rows = await conn.execute_fetchall(
+        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
+        "ORDER BY f.as_of DESC, f.sort_date DESC, f.id LIMIT :limit",
+        {**params, "guild": guild, "limit": limit})
+    return [fact_view(r) for r in rows]
+
+
+async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+                         limit: int = 2000) -> list[FactView]:
+    """Every visible fact in order of event date; undated ones sit at their report date."""
+    marks, params = _in(place_ids)
+    rows = await conn.execute_fetchall(
+        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
+        "ORDER BY f.sort_date, f.as_of, f.id LIMIT :limit",
+        {**params, "guild": guild, "limit": limit})
+    return [fact_view(r) for r in rows]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """Turn free text into a safe FTS5 query: every word quoted (so no operator or column filter
+    can be injected), all required, the last one as a prefix so that "recap" finds "recaptured"."""
+    words = _WORD.findall(text)[:12]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    if len(words[-1]) >= 3:
+        quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
+                       limit: int = 10) -> list[tuple[FactView, str]]:
+    """Full-text search ranked by bm25, with a snippet of the matching summary or quote.
+
+    The ranked set is capped before joining so that a very common word costs a bounded amount."""
+    query = fts_query(text)
+    if query is None:
+        return []
+    rows = await conn.execute_fetchall(
+        f"""WITH hits AS (
+              SELECT rowid, bm25(facts_fts) AS score,
+                     snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
+              FROM facts_fts WHERE facts_fts MATCH :q ORDER BY score LIMIT 200)
+            SELECT {FACT_FIELDS}, hits.snip
+            FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
+            WHERE {VISIBLE} ORDER BY hits.score LIMIT :limit""",
+        {"q": query, "guild": guild, "limit": limit})
+    return [(fact_view(r), r["snip"]) for r in rows]
+
+
+async def place_by_id(conn: aiosqlite.Connection, place_id: str) -> PlaceRef | None:
+    rows = list(await conn.execute_fetchall(
+        "SELECT id AS p_id, name AS p_name, country AS p_country, governorate AS p_gov, "
+        "kind AS p_kind FROM places WHERE id = ?", (place_id,)))
+    return place_ref(rows[0]) if rows else None
+
+
+async def child_places(conn: aiosqlite.Connection) -> dict[str, list[str]]:
+    """Parent id -> ids of its parts; small (only curated parts of cities have parents)."""
+    rows = await conn.execute_fetchall(
+        "SELECT parent_id, id FROM places WHERE parent_id IS NOT NULL ORDER BY id")
+    children: dict[str, list[str]] = {}
+    for parent, child in rows:
+        children.setdefault(parent, []).append(child)
+    return children
+
+
+async def name_entries(conn: aiosqlite.Connection, guild: int = 0) -> list[NameEntry]:
+    """Every name the resolver should know, with a priority: curated places that have facts
+    first, then other curated places, then GeoNames places by population."""
+    rows = await conn.execute_fetchall(
+        """SELECT n.place_id, n.name, p.origin, p.population,
+                  EXISTS (SELECT 1 FROM facts f WHERE f.place_id = p.id AND f.guild_id IN (0, ?)
+                          AND f.retired = 0) AS has_facts
+           FROM place_names n JOIN places p ON p.id = n.place_id
+           WHERE n.guild_id IN (0, ?) AND p.guild_id IN (0, ?)""", (guild, guild, guild))
+    out = []
+    for place_id, name, origin, population, has_facts in rows:
+        priority = 3 if has_facts else 2 if origin != "gazetteer" else 1 if population >= 100_000 \
+            else 0
+        out.append(NameEntry(place_id=place_id, name=name, priority=priority,
+                             population=population))
+    return out
+
+
+async def false_friends(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+    rows = await conn.execute_fetchall("SELECT text, coalesce(note, kind) FROM false_friends")
+    return [(str(t), str(n)) for t, n in rows]
+
+
+async def places_with_facts(conn: aiosqlite.Connection, guild: int) -> list[PlaceCounts]:
+    rows = await conn.execute_fetchall(
+        f"""SELECT p.id AS p_id, p.name AS p_name, p.country AS p_country,
+                   p.governorate AS p_gov, p.kind AS p_kind, count(*) AS n,
+                   max(f.as_of) AS latest
+            FROM facts f JOIN places p ON p.id = f.place_id WHERE {VISIBLE}
+            GROUP BY p.id ORDER BY p.name COLLATE NOCASE""", {"guild": guild})
+    return [PlaceCounts(place_ref(r), r["n"], date.fromisoformat(r["latest"])) for r in rows]
+
+
+async def sources(conn: aiosqlite.Connection, guild: int) -> list[tuple[SourceRef, int]]:
+    rows = await conn.execute_fetchall(
+        """SELECT s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
+                  s.published_end, s.published_precision,
+                  (SELECT count(*) FROM facts f WHERE f.source_id = s.id
+                     AND f.guild_id IN (0, :guild) AND f.retired = 0) AS n
+           FROM sources s WHERE s.guild_id IN (0, :guild)
+           ORDER BY s.published_start, s.id""", {"guild": guild})
+    return [(source_ref(r), r["n"]) for r in rows]
+
+
+async def source_places(conn: aiosqlite.Connection, source_id: str, guild: int) -> list[str]:
+    rows = await conn.execute_fetchall(
+        f"""SELECT p.name FROM facts f JOIN places p ON p.id = f.place_id
+            WHERE f.source_id = :src AND {VISIBLE}
+            GROUP BY p.id ORDER BY count(*) DESC, p.name""", {"src": source_id, "guild": guild})
+    return [str(r[0]) for r in rows]
+
