@@ -135,8 +135,14 @@ class Engine:
         refs = [await queries.place_by_id(self.conn, pid) for pid in list(ids)[:5]]
         return [r for r in refs if r is not None]
 
-    async def _resolve(self, command: str, query: str, guild: int) -> _Resolved:
+    async def _resolve(self, command: str, query: str, guild: int,
+                       place_id: str | None = None) -> _Resolved:
         query = query.strip()[:MAX_QUERY]
+        if place_id is not None:  # a button or autocomplete choice that already names the place
+            place = await queries.place_by_id(self.conn, place_id)
+            if place is not None:
+                exact = Resolution("exact", place.id, 100.0, place.name, ())
+                return _Resolved(place, self._descendants(place.id), exact, None)
         res = (await self.resolver(guild)).resolve(query)
         suggestions = await self._suggestions(res.suggestions)
 
@@ -172,8 +178,8 @@ class Engine:
             return [f"Showing {r.place.name} for “{query.strip()[:MAX_QUERY]}”."]
         return []
 
-    async def status(self, query: str, guild: int = 0) -> Answer:
-        r = await self._resolve("status", query, guild)
+    async def status(self, query: str, guild: int = 0, *, place_id: str | None = None) -> Answer:
+        r = await self._resolve("status", query, guild, place_id)
         if r.failure:
             return r.failure
         assert r.place is not None
@@ -210,8 +216,9 @@ class Engine:
             notes.append("Other reports contradict this; see the timeline.")
         return notes
 
-    async def timeline(self, query: str, guild: int = 0) -> Answer:
-        r = await self._resolve("timeline", query, guild)
+    async def timeline(self, query: str, guild: int = 0, *,
+                       place_id: str | None = None) -> Answer:
+        r = await self._resolve("timeline", query, guild, place_id)
         if r.failure:
             return r.failure
         assert r.place is not None
@@ -243,6 +250,21 @@ class Engine:
         return Answer(command="sources", query="", sources=[s for s, _ in rows],
                       lines=[f"{n} fact(s)" for _, n in rows],
                       message=f"{len(rows)} source(s), oldest first.")
+
+    async def place_sources(self, query: str, guild: int = 0, *,
+                            place_id: str | None = None) -> Answer:
+        """The sources that speak about one place, oldest first, with how many facts each gives."""
+        line = await self.timeline(query, guild, place_id=place_id)
+        if line.error:
+            return line.model_copy(update={"command": "sources"})
+        counts: dict[str, int] = {}
+        for fact in line.facts:
+            counts[fact.source.id] = counts.get(fact.source.id, 0) + 1
+        ordered = sorted(line.sources, key=lambda s: s.published)
+        assert line.place is not None
+        return Answer(command="sources", query=query, place=line.place, sources=ordered,
+                      lines=[f"{counts[s.id]} fact(s) about {line.place.name}" for s in ordered],
+                      message=f"{len(ordered)} source(s) speak about {line.place.name}.")
 
     async def source(self, source_id: str, guild: int = 0) -> Answer:
         source_id = source_id.strip()[:MAX_QUERY]

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     prefix: str = Field(default="!", min_length=1, max_length=5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     stale_after_days: int = Field(default=365, ge=1)
+    message_content: bool = True
+    """Ask for the privileged Message Content intent (needed for prefix commands in servers)."""
+    user_rate: int = Field(default=5, ge=1)
+    user_per: float = Field(default=20.0, gt=0)
+    same_answer_seconds: float = Field(default=30.0, ge=0)
+    sync_commands: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -73,7 +79,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = "_".join(str(part) for part in error["loc"]) or "settings"
-        name = f"SITREP_{loc.upper()}" if loc != "settings" else "a SITREP_ setting"
         message = error["msg"].removeprefix("Value error, ")
+        loc = "_".join(str(part) for part in error["loc"])
+        if not loc and "token file" in message:
+            loc = "discord_token_file"
+        name = f"SITREP_{loc.upper()}" if loc else "a SITREP_ setting"
         raise SettingsError(f"invalid {name}: {message}") from None

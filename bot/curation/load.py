@@ -54,9 +54,9 @@ def curated_digest(seeds_dir: Path, data_dir: Path) -> str:
     only when something changed. Content-based rather than mtime-based so that a fresh clone, whose
     mtimes are arbitrary, does not look newer than the store."""
     h = hashlib.sha256()
-    files = sorted(seeds_dir.glob("*.txt")) + [seeds_dir / "sources.yaml"]
-    files += [data_dir / "places.yaml", data_dir / "facts.yaml"]
-    files += sorted((data_dir / "gazetteer").glob("*.tsv"))
+    files = [*sorted(seeds_dir.glob("*.txt")), seeds_dir / "sources.yaml",
+             data_dir / "places.yaml", data_dir / "facts.yaml",
+             *sorted((data_dir / "gazetteer").glob("*.tsv"))]
     for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes() if path.exists() else b"<missing>")

@@ -52,7 +52,7 @@ def fact_line(fact: FactView, footnote: int, place_id: str | None) -> str:
 
 def render_text(answer: Answer) -> str:
     out: list[str] = []
-    if answer.error and answer.error != "no_facts" or (answer.error and not answer.place):
+    if (answer.error and answer.error != "no_facts") or (answer.error and not answer.place):
         out.append(answer.message)
         if answer.suggestions:
             out.append("Did you mean: " + ", ".join(

@@ -59,10 +59,32 @@ async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> i
     if current > SCHEMA_VERSION:
         raise StoreError(f"the store is at schema version {current}, newer than this sitrep "
                          f"({SCHEMA_VERSION}): upgrade sitrep or restore a backup")
-    for version in range(current + 1, target + 1):
-        script = MIGRATIONS[version - 1]
-        await conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
-    return max(current, target)
+    while current < target:
+        async with transaction(conn):
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = await schema_version(conn)
+            if current >= target:
+                break
+            for statement in split_statements(MIGRATIONS[current]):
+                await conn.execute(statement)
+            current += 1
+            await conn.execute(f"PRAGMA user_version = {current}")
+    return current
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements (trigger bodies included) so that it can run inside a
+    transaction we control; ``executescript`` would commit first."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:60]}")
+    return statements
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,151 @@
+"""The Discord bot: ``create_bot`` builds it, ``run_bot`` runs it until SIGTERM or SIGINT.
+
+The bot is a thin shell around the engine: it opens the store in ``setup_hook``, registers the cogs,
+and syncs slash commands only when the command tree changed (Discord caps command creations per
+day), remembering the tree's hash in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+
+import discord
+from discord.ext import commands
+
+from bot.answers import Engine
+from bot.config import Settings
+from bot.store.db import get_meta, set_meta
+
+log = logging.getLogger("sitrep.bot")
+
+TREE_HASH_KEY = "app_commands_hash"
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    """The least the bot needs: guilds (to know where it is), messages for prefix commands, and
+    Message Content only when prefix commands are wanted."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = settings.message_content
+    return intents
+
+
+class SitrepBot(commands.Bot):
+    """``commands.Bot`` with the engine attached; everything Discord-specific lives in the cogs."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned_or(settings.prefix),
+            intents=intents_for(settings),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            case_insensitive=True,
+            strip_after_prefix=True,
+        )
+        self.settings = settings
+        self._engine = engine
+        self._owns_engine = engine is None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the engine opens in setup_hook; the bot is not set up yet")
+        return self._engine
+
+    async def setup_hook(self) -> None:
+        from bot.__main__ import ensure_store
+        from bot.cogs.admin import Admin
+        from bot.cogs.errors import Errors
+        from bot.cogs.queries import Queries
+
+        if self._engine is None:
+            await ensure_store(self.settings)
+            self._engine = await Engine.open(
+                self.settings.database, stale_after_days=self.settings.stale_after_days,
+                prefix=self.settings.prefix)
+        await self.add_cog(Errors(self))
+        await self.add_cog(Queries(self))
+        await self.add_cog(Admin(self))
+        if not self.intents.message_content:
+            log.warning("the Message Content intent is off: prefix commands work only when the "
+                        "bot is mentioned; slash commands work as usual")
+        if self.settings.sync_commands:
+            await self.sync_commands()
+
+    def tree_hash(self) -> str:
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool = False) -> int:
+        """Push the slash commands to Discord when they changed since the last sync (or always,
+        with ``force``); return how many there are."""
+        digest = self.tree_hash()
+        conn = self.engine.conn
+        if not force and await get_meta(conn, TREE_HASH_KEY) == digest:
+            log.info("slash commands unchanged since the last sync; not syncing")
+            return len(self.tree.get_commands())
+        synced = await self.tree.sync()
+        await set_meta(conn, TREE_HASH_KEY, digest)
+        log.info("synced %d slash command(s)", len(synced))
+        return len(synced)
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("connected as %s (id %s) to %d server(s)", self.user, self.user.id,
+                 len(self.guilds))
+
+    async def close(self) -> None:
+        await super().close()
+        if self._engine is not None and self._owns_engine:
+            await self._engine.close()
+            self._engine = None
+
+
+def create_bot(settings: Settings, engine: Engine | None = None) -> SitrepBot:
+    """A fully configured bot, not yet connected. Pass ``engine`` to share an open one (tests)."""
+    return SitrepBot(settings, engine)
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then close the gateway and the store and return 0."""
+    assert settings.discord_token is not None
+    loop = asyncio.get_running_loop()
+    message_content = settings.message_content
+    while True:
+        bot = create_bot(settings.model_copy(update={"message_content": message_content}))
+        stopping = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stopper = asyncio.create_task(stopping.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if stopper.done():
+                log.info("stopping: closing the gateway connection and the store")
+                await asyncio.wait_for(bot.close(), timeout=4)
+                return 0
+            runner.result()
+            return 0
+        except discord.LoginFailure:
+            log.error("Discord rejected the token: check SITREP_DISCORD_TOKEN")
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            if not message_content:
+                raise
+            log.warning("the Message Content intent is not enabled for this application in the "
+                        "developer portal; continuing without it (slash commands only)")
+            message_content = False
+        finally:
+            stopper.cancel()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            if not bot.is_closed():
+                with contextlib.suppress(Exception):
+                    await bot.close()

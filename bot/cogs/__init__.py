@@ -1,0 +1,1 @@
+"""Discord cogs: thin adapters from commands and buttons to the engine."""

@@ -1,0 +1,190 @@
+"""The query commands on Discord: one hybrid definition serves ``!status Mosul`` and
+``/status place:Mosul``, and both reach the engine through ``Queries.answer``.
+
+The ``type: ignore[arg-type]`` on each ``hybrid_command`` works around discord.py's decorator typing,
+which mypy cannot solve for methods (the same code passes with ``commands.command``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.commands import COMMANDS, ParsedCommand
+from bot.model import Answer
+from bot.render.embeds import render_embeds
+from bot.views import AnswerView
+
+if TYPE_CHECKING:
+    from bot.app import SitrepBot
+
+log = logging.getLogger("sitrep.commands")
+
+DEFER_AFTER = 2.0
+"""Discord wants an interaction answered within 3 s: defer if the answer is not ready by then."""
+AUTOCOMPLETE_LIMIT = 25
+Ctx = commands.Context["SitrepBot"]
+
+
+class RecentAnswers:
+    """Per-channel memory of recent identical answers, so that ten people asking the same thing in
+    a row get a pointer to the answer above instead of ten copies."""
+
+    def __init__(self, seconds: float, capacity: int = 2048) -> None:
+        self.seconds = seconds
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[int, str, str], tuple[float, str]] = OrderedDict()
+
+    def recent(self, key: tuple[int, str, str]) -> str | None:
+        hit = self._seen.get(key)
+        if hit and time.monotonic() - hit[0] < self.seconds:
+            return hit[1]
+        return None
+
+    def remember(self, key: tuple[int, str, str], url: str) -> None:
+        self._seen[key] = (time.monotonic(), url)
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+
+
+def user_cooldown(ctx: Ctx) -> commands.Cooldown:
+    """Per-user rate, from the settings: declared once, checked for prefix and slash alike."""
+    return commands.Cooldown(ctx.bot.settings.user_rate, ctx.bot.settings.user_per)
+
+
+class Queries(commands.Cog):
+    """status, timeline, search, sources, source, places, help."""
+
+    def __init__(self, bot: SitrepBot) -> None:
+        self.bot = bot
+        self.recent = RecentAnswers(bot.settings.same_answer_seconds)
+
+    async def _engine_answer(self, ctx: Ctx, command: str, argument: str) -> Answer:
+        guild = ctx.guild.id if ctx.guild else 0
+        task = asyncio.ensure_future(self.bot.engine.run(ParsedCommand(command, argument), guild))
+        if ctx.interaction is not None:
+            done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+            if not done:
+                await ctx.defer()
+        return await task
+
+    async def answer(self, ctx: Ctx, command: str, argument: str = "") -> None:
+        started = time.perf_counter()
+        answer = await self._engine_answer(ctx, command, argument)
+        key_subject = answer.place.id if answer.place else argument.casefold()
+        key = (ctx.channel.id, command, key_subject)
+        earlier = self.recent.recent(key) if not answer.error else None
+        if earlier is not None:
+            await ctx.send(f"The same answer was posted moments ago: {earlier}", ephemeral=True,
+                           suppress_embeds=True)
+            self._log(ctx, command, answer, started, "same as recent")
+            return
+        pages = render_embeds(answer)
+        view = AnswerView(answer, pages, ctx.author.id, self.ask_by_id, self.present)
+        message = await ctx.send(embed=pages[0], view=view if view.children else discord.utils.MISSING)
+        view.message = message
+        if not answer.error:
+            self.recent.remember(key, message.jump_url)
+        self._log(ctx, command, answer, started)
+
+    def _log(self, ctx: Ctx, command: str, answer: Answer, started: float,
+             extra: str = "") -> None:
+        log.info("guild=%s command=%s place=%s error=%s latency_ms=%.1f%s",
+                 ctx.guild.id if ctx.guild else "dm", command,
+                 answer.place.id if answer.place else "-", answer.error or "-",
+                 (time.perf_counter() - started) * 1000, f" ({extra})" if extra else "")
+
+    async def ask_by_id(self, command: str, place_id: str, guild: int) -> Answer:
+        engine = self.bot.engine
+        if command == "sources-of":
+            return await engine.place_sources("", guild, place_id=place_id)
+        if command == "timeline":
+            return await engine.timeline("", guild, place_id=place_id)
+        return await engine.status("", guild, place_id=place_id)
+
+    async def present(self, interaction: discord.Interaction, answer: Answer,
+                      edit: bool) -> None:
+        """Show an answer produced by a button: in place for the asker, privately otherwise."""
+        pages = render_embeds(answer)
+        view = AnswerView(answer, pages, interaction.user.id, self.ask_by_id, self.present)
+        if edit:
+            await interaction.response.edit_message(embed=pages[0], view=view)
+            view.message = interaction.message
+        else:
+            await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+            view.message = await interaction.original_response()
+        log.info("guild=%s button=%s place=%s", interaction.guild_id or "dm", answer.command,
+                 answer.place.id if answer.place else "-")
+
+    async def complete_place(self, interaction: discord.Interaction,
+                             current: str) -> list[app_commands.Choice[str]]:
+        guild = interaction.guild_id or 0
+        resolver = await self.bot.engine.resolver(guild)
+        seen: set[str] = set()
+        choices = []
+        for _, name in resolver.complete(current[:100], AUTOCOMPLETE_LIMIT):
+            name = name[:100]
+            if name and name not in seen:
+                seen.add(name)
+                choices.append(app_commands.Choice(name=name, value=name))
+        return choices[:AUTOCOMPLETE_LIMIT]
+
+    @commands.hybrid_command(name="status", aliases=list(COMMANDS["status"].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS["status"].summary)
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @app_commands.describe(place="A place name, for example Mosul")
+    async def status(self, ctx: Ctx, *, place: str) -> None:
+        await self.answer(ctx, "status", place)
+
+    @commands.hybrid_command(name="timeline", aliases=list(COMMANDS["timeline"].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS["timeline"].summary)
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @app_commands.describe(place="A place name, for example Ramadi")
+    async def timeline(self, ctx: Ctx, *, place: str) -> None:
+        await self.answer(ctx, "timeline", place)
+
+    @commands.hybrid_command(name="search", aliases=list(COMMANDS["search"].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS["search"].summary)
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @app_commands.describe(words="Words to look for in facts and quotes")
+    async def search(self, ctx: Ctx, *, words: str) -> None:
+        await self.answer(ctx, "search", words)
+
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @commands.hybrid_command(name="sources", description=COMMANDS["sources"].summary)  # type: ignore[arg-type]
+    async def sources(self, ctx: Ctx) -> None:
+        await self.answer(ctx, "sources")
+
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @commands.hybrid_command(name="source", description=COMMANDS["source"].summary)  # type: ignore[arg-type]
+    @app_commands.describe(source_id="A source id, or its first digits (e.g. 002)")
+    async def source(self, ctx: Ctx, *, source_id: str) -> None:
+        await self.answer(ctx, "source", source_id)
+
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    @commands.hybrid_command(name="places", description=COMMANDS["places"].summary)  # type: ignore[arg-type]
+    async def places(self, ctx: Ctx) -> None:
+        await self.answer(ctx, "places")
+
+    @commands.hybrid_command(name="help", aliases=list(COMMANDS["help"].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS["help"].summary)
+    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
+    async def help(self, ctx: Ctx) -> None:
+        await self.answer(ctx, "help")
+
+    @status.autocomplete("place")
+    async def _status_place(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        return await self.complete_place(interaction, current)
+
+    @timeline.autocomplete("place")
+    async def _timeline_place(self, interaction: discord.Interaction,
+                              current: str) -> list[app_commands.Choice[str]]:
+        return await self.complete_place(interaction, current)
