@@ -12,10 +12,10 @@ reply never even looks like a ping.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
 
 from bot.answers import place_context
 from bot.model import Answer, FactView, SourceRef
@@ -34,9 +34,22 @@ COLOURS = {"status": 0xC0392B, "timeline": 0x2C3E50, "search": 0x16A085, "error"
 FOOTER = "sitrep · every fact quotes its source"
 
 
+_SPECIAL = re.compile(r"([\\*_~`|>#\[\]<@])")
+
+
 def clean(text: str) -> str:
-    """Escape markdown and mentions in text that is not ours to style."""
-    return escape_mentions(escape_markdown(text))
+    """Escape every character Discord gives a meaning (markdown, masked links, mentions, custom
+    emoji and timestamps need a "<") in text that is not ours to style. A backslash before punctuation is
+    always consumed by Discord, so the reader sees the text as written. discord.py's own
+    ``escape_markdown`` leaves text after a URL unescaped, which is not good enough here."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def snippet(text: str) -> str:
+    """A search snippet: FTS5 marks hits with ``**``; keep those as bold, escape the rest."""
+    parts = text.replace("\n", " ").split("**")
+    return cut("".join(clean(p) if i % 2 == 0 else f"**{clean(p)}**" for i, p in enumerate(parts)),
+               300)
 
 
 def cut(text: str, limit: int) -> str:
@@ -79,7 +92,8 @@ def _fact_entry(fact: FactView, number: int, place_id: str | None, quote: bool) 
 def _sources_field(sources: list[tuple[int, SourceRef]]) -> str:
     lines = []
     for number, src in sources:
-        line = clean(source_line(number, src).split(" · ")[0])
+        described = source_line(number, src).split(" · ")[0].removeprefix(f"[{number}] ")
+        line = f"[{number}] {clean(described)}"
         if src.url:
             line = f"{line} · [link](<{src.url}>)"
         lines.append(line)
@@ -134,7 +148,7 @@ def _fact_pages(answer: Answer) -> list[discord.Embed]:
         entry = _fact_entry(fact, numbers[fact.source.id], place_id,
                             quote=answer.command == "status" and i == 0)
         if answer.command == "search" and i < len(answer.lines):
-            entry += f"\n> {cut(escape_mentions(answer.lines[i]).replace(chr(10), ' '), 300)}"
+            entry += f"\n> {snippet(answer.lines[i])}"
         entries.append((entry, fact))
     pages: list[list[tuple[str, FactView]]] = [[]]
     size = sum(len(h) + 1 for h in head)
