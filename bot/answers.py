@@ -83,9 +83,10 @@ def describe_source(source: SourceRef) -> str:
 class Engine:
     """Answers questions from an open store. One per process; safe to share between tasks."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, stale_after_days: int = 365,
+    def __init__(self, conn: aiosqlite.Connection, db_path: Path, *, stale_after_days: int = 365,
                  today: Callable[[], date] = date.today, prefix: str = "!") -> None:
         self.conn = conn
+        self.db_path = db_path
         self.stale_after_days = stale_after_days
         self.today = today
         self.prefix = prefix
@@ -97,7 +98,7 @@ class Engine:
     async def open(cls, db_path: Path, **kwargs: object) -> Engine:
         conn = await connect(db_path)
         await migrate(conn)
-        engine = cls(conn, **kwargs)  # type: ignore[arg-type]
+        engine = cls(conn, db_path, **kwargs)  # type: ignore[arg-type]
         await engine.refresh()
         return engine
 
@@ -117,9 +118,9 @@ class Engine:
         if guild not in self._resolvers:
             async with self._lock:
                 if guild not in self._resolvers:
-                    entries = await queries.name_entries(self.conn, guild)
                     friends = await queries.false_friends(self.conn)
-                    self._resolvers[guild] = await asyncio.to_thread(Resolver, entries, friends)
+                    self._resolvers[guild] = await asyncio.to_thread(
+                        lambda: Resolver(queries.iter_name_entries(self.db_path, guild), friends))
         return self._resolvers[guild]
 
     def _descendants(self, place_id: str) -> list[str]:
@@ -184,9 +185,17 @@ class Engine:
             return r.failure
         assert r.place is not None
         facts = await queries.latest_facts(self.conn, r.ids, guild)
-        head = _headline_fact(facts)
-        if head is None:
+        if not facts:
             return self._no_facts("status", query, r)
+        head = _headline_fact(facts)
+        if head is None:  # only background (where a place lies, what it is): no situation to lead
+            shown = facts[:STATUS_FACTS]
+            return Answer(command="status", query=query, place=r.place, as_of=shown[0].as_of,
+                          facts=shown, sources=number_sources(shown),
+                          notes=[*self._fuzzy_note(query, r),
+                                 f"The store has only background about {r.place.name}, "
+                                 "no report on its situation."],
+                          message=f"{len(facts)} fact(s) about {r.place.name}.")
         newest = [f for f in facts if f.source.id == head.source.id]
         newest.sort(key=lambda f: (f.id != head.id, f.event_date.sort_key(f.as_of)),
                     reverse=False)

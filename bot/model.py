@@ -201,6 +201,13 @@ class DateSpec(Frozen):
         m = _DATE_TEXT.match(text)
         if not m:
             raise ValueError(f"cannot read date {text!r}: use YYYY, YYYY-MM, YYYY-MM-DD or A/B")
+        try:
+            return DateSpec._interval(m, text)
+        except ValueError as exc:
+            raise ValueError(f"cannot read date {text!r}: {exc}") from None
+
+    @staticmethod
+    def _interval(m: re.Match[str], text: str) -> dict[str, Any]:
         q = {"by": Qualifier.BY, "since": Qualifier.SINCE, "~": Qualifier.ABOUT,
              "about": Qualifier.ABOUT}.get(m["q"] or "", Qualifier.ON)
         a, b = m["a"], m["b"]
@@ -378,9 +385,7 @@ class Fact(Frozen):
             return value
         value = dict(value)
         event = value.get("event", "unknown")
-        if isinstance(event, date | int):
-            event = str(event)
-        event = DateSpec.parse_text(event) if isinstance(event, str) else dict(event)
+        event = dict(event) if isinstance(event, dict) else {"date": str(event)}
         if "event_basis" in value:
             event["basis"] = value.pop("event_basis")
         if "event_note" in value:

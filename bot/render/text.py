@@ -11,7 +11,7 @@ import textwrap
 from bot.answers import place_context
 from bot.model import Answer, FactView, SourceRef
 
-DATE_WIDTH = 14
+DATE_WIDTH = 16
 WIDTH = 100
 
 

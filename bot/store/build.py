@@ -61,20 +61,21 @@ def _source_row(src: Source, body: str) -> tuple[object, ...]:
 
 
 def fact_row(fact: Fact, source: Source, *, guild_id: int, origin: str, created_at: str,
-             created_by: int | None) -> tuple[object, ...]:
-    """The column values of a fact, shared by the build and by moderator commands."""
+             created_by: int | None, position: int = 0) -> tuple[object, ...]:
+    """The column values of a fact, shared by the build and by moderator commands. ``position``
+    is where the quote starts in the source: facts of one date keep the article's order."""
     ev = fact.event
     return (fact.id, guild_id, origin, fact.place, fact.source, fact.quote, fact.summary,
             fact.attribution, int(fact.hedged), fact.modality.value,
             ev.start.isoformat() if ev.start else None, ev.end.isoformat() if ev.end else None,
             ev.precision.value, ev.qualifier.value, ev.basis.value, ev.note,
-            ev.sort_key(source.as_of), source.as_of.isoformat(),
+            ev.sort_key(source.as_of), source.as_of.isoformat(), position,
             fact.status.value if fact.status else None, fact.rank.value, created_at, created_by)
 
 
 FACT_COLUMNS = ("id, guild_id, origin, place_id, source_id, quote, summary, attribution, hedged, "
                 "modality, event_start, event_end, event_precision, event_qualifier, event_basis, "
-                "event_note, sort_date, as_of, status, rank, created_at, created_by")
+                "event_note, sort_date, as_of, position, status, rank, created_at, created_by")
 
 
 async def _write_sources(conn: aiosqlite.Connection, cur: Curated) -> None:
@@ -159,7 +160,8 @@ async def _write_facts(conn: aiosqlite.Connection, cur: Curated) -> None:
         f"INSERT INTO facts({FACT_COLUMNS}) VALUES ({placeholders}) "
         f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE facts.origin = 'curated'",
         [fact_row(f, cur.sources[f.source], guild_id=0, origin="curated", created_at=now,
-                  created_by=None) for f in cur.facts],
+                  created_by=None, position=max(0, cur.texts[f.source].find(f.quote)))
+         for f in cur.facts],
     )
     await conn.execute("DELETE FROM fact_links WHERE fact_id IN (SELECT id FROM keep_ids)")
     links = [(f.id, other, "contradicts") for f in cur.facts for other in f.contradicts]
@@ -205,7 +207,8 @@ async def build_store(db_path: Path, seeds_dir: Path, data_dir: Path, *,
             await _write_facts(conn, cur)
             await set_meta(conn, "curated_digest", cur.digest)
             await set_meta(conn, "built_at", _now())
-        await conn.execute("PRAGMA optimize")
+        async with transaction(conn):  # optimize may write statistics: take the lock first
+            await conn.execute("PRAGMA optimize")
         return BuildReport(True, len(cur.sources), len(cur.places), fresh, len(cur.facts),
                            time.perf_counter() - started)
     finally:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import aiosqlite
 
@@ -86,7 +87,7 @@ async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], gui
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
         f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
-        "ORDER BY f.as_of DESC, f.sort_date DESC, f.id LIMIT :limit",
+        "ORDER BY f.as_of DESC, f.sort_date DESC, f.position LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
     return [fact_view(r) for r in rows]
 
@@ -97,7 +98,7 @@ async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], g
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
         f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
-        "ORDER BY f.sort_date, f.as_of, f.id LIMIT :limit",
+        "ORDER BY f.sort_date, f.as_of, f.position LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
     return [fact_view(r) for r in rows]
 
@@ -154,27 +155,47 @@ async def child_places(conn: aiosqlite.Connection) -> dict[str, list[str]]:
     return children
 
 
-async def name_entries(conn: aiosqlite.Connection, guild: int = 0) -> list[NameEntry]:
-    """Every name the resolver should know, with a priority: curated places that have facts
-    first, then other curated places, then GeoNames places by population."""
+def _priority(origin: str, population: int, has_facts: int) -> int:
+    """Curated places with facts first, then other curated places, then GeoNames by population."""
+    if has_facts:
+        return 3
+    if origin != "gazetteer":
+        return 2
+    return 1 if population >= 100_000 else 0
+
+
+def iter_name_entries(db_path: Path, guild: int = 0) -> Iterator[NameEntry]:
+    """Every name the resolver should know, streamed from a read-only connection of its own.
+
+    Runs in a worker thread (``Engine.resolver``), so it uses the sqlite3 module directly, and it
+    streams rather than fetching all rows: a list of 200k entries would cost tens of MB of peak
+    memory for nothing. Each place's canonical name comes first, so that it is the display name."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        places = conn.execute(
+            """SELECT p.id, p.name, p.origin, p.population,
+                      EXISTS (SELECT 1 FROM facts f WHERE f.place_id = p.id
+                              AND f.guild_id IN (0, ?) AND f.retired = 0)
+               FROM places p WHERE p.guild_id IN (0, ?)""", (guild, guild))
+        ranks: dict[str, tuple[int, int]] = {}
+        for place_id, name, origin, population, has_facts in places:
+            ranks[place_id] = (_priority(origin, population, has_facts), population)
+            yield NameEntry(place_id, name, *ranks[place_id])
+        names = conn.execute("SELECT place_id, name FROM place_names WHERE guild_id IN (0, ?)",
+                             (guild,))
+        for place_id, name in names:
+            rank = ranks.get(place_id)
+            if rank is not None:
+                yield NameEntry(place_id, name, *rank)
+    finally:
+        conn.close()
+
+
+async def false_friends(conn: aiosqlite.Connection) -> list[tuple[str, str, str | None]]:
+    """(text, note, place it could be mistaken for) for every string that is not a place."""
     rows = await conn.execute_fetchall(
-        """SELECT n.place_id, n.name, p.origin, p.population,
-                  EXISTS (SELECT 1 FROM facts f WHERE f.place_id = p.id AND f.guild_id IN (0, ?)
-                          AND f.retired = 0) AS has_facts
-           FROM place_names n JOIN places p ON p.id = n.place_id
-           WHERE n.guild_id IN (0, ?) AND p.guild_id IN (0, ?)""", (guild, guild, guild))
-    out = []
-    for place_id, name, origin, population, has_facts in rows:
-        priority = 3 if has_facts else 2 if origin != "gazetteer" else 1 if population >= 100_000 \
-            else 0
-        out.append(NameEntry(place_id=place_id, name=name, priority=priority,
-                             population=population))
-    return out
-
-
-async def false_friends(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
-    rows = await conn.execute_fetchall("SELECT text, coalesce(note, kind) FROM false_friends")
-    return [(str(t), str(n)) for t, n in rows]
+        "SELECT text, coalesce(note, kind), place_id FROM false_friends")
+    return [(str(t), str(n), p) for t, n, p in rows]
 
 
 async def places_with_facts(conn: aiosqlite.Connection, guild: int) -> list[PlaceCounts]:

@@ -89,6 +89,7 @@ MIGRATIONS: tuple[str, ...] = (
         event_note      TEXT,
         sort_date       TEXT NOT NULL,
         as_of           TEXT NOT NULL,
+        position        INTEGER NOT NULL DEFAULT 0,  -- where the quote sits in its source
         status          TEXT,
         rank            TEXT NOT NULL CHECK (rank IN ('preferred', 'normal', 'deprecated')),
         retired         INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
@@ -96,8 +97,8 @@ MIGRATIONS: tuple[str, ...] = (
         created_by      INTEGER
     ) STRICT;
     -- "timeline of a place" and "latest facts of a place" are both index range scans.
-    CREATE INDEX facts_timeline ON facts(place_id, sort_date, id);
-    CREATE INDEX facts_latest ON facts(place_id, as_of DESC, sort_date DESC);
+    CREATE INDEX facts_timeline ON facts(place_id, sort_date, as_of, position);
+    CREATE INDEX facts_latest ON facts(place_id, as_of DESC, sort_date DESC, position);
     CREATE INDEX facts_source ON facts(source_id);
 
     CREATE TABLE fact_links (
