@@ -144,8 +144,14 @@ class Engine:
             if place is not None:
                 exact = Resolution("exact", place.id, 100.0, place.name, ())
                 return _Resolved(place, self._descendants(place.id), exact, None)
-        res = (await self.resolver(guild)).resolve(query)
-        suggestions = await self._suggestions(res.suggestions)
+        resolver = await self.resolver(guild)
+        res = resolver.resolve(query)
+        suggested = list(res.suggestions)
+        if res.kind == "none" and len(query) >= 2:
+            # nothing close enough to guess: names that start like the query come first
+            prefixed = [pid for pid, _ in resolver.complete(query, 5)]
+            suggested = list(dict.fromkeys([*prefixed, *suggested]))[:5]
+        suggestions = await self._suggestions(suggested)
 
         def fail(error: str, message: str) -> _Resolved:
             return _Resolved(None, [], res, Answer(command=command, query=query, error=error,
@@ -170,9 +176,11 @@ class Engine:
     def _no_facts(self, command: str, query: str, r: _Resolved) -> Answer:
         assert r.place is not None
         where = ", ".join(x for x in (r.place.governorate, _country(r.place.country)) if x)
+        closest = f" (the closest match to “{query.strip()[:MAX_QUERY]}”)" \
+            if r.resolution.kind == "fuzzy" else ""
         return Answer(command=command, query=query, place=r.place, error="no_facts",
-                      message=f"{r.place.name}{f' ({where})' if where else ''} is a place I "
-                              "know, but the store has no facts about it yet.")
+                      message=f"{r.place.name}{f' ({where})' if where else ''}{closest} is a "
+                              "place I know, but the store has no facts about it yet.")
 
     def _fuzzy_note(self, query: str, r: _Resolved) -> list[str]:
         if r.resolution.kind == "fuzzy" and r.place is not None:
@@ -196,11 +204,12 @@ class Engine:
                                  f"The store has only background about {r.place.name}, "
                                  "no report on its situation."],
                           message=f"{len(facts)} fact(s) about {r.place.name}.")
-        newest = [f for f in facts if f.source.id == head.source.id]
-        newest.sort(key=lambda f: (f.id != head.id, f.event_date.sort_key(f.as_of)),
-                    reverse=False)
-        rest = [f for f in facts if f.source.id != head.source.id]
-        shown = ([head] + [f for f in newest if f.id != head.id] + rest)[:STATUS_FACTS]
+        # After the headline: newer reports first and, within a report, the facts that speak to
+        # the situation (a status label) before the rest; the query already gives article order.
+        others = sorted((f for f in facts if f.id != head.id),
+                        key=lambda f: (f.source.id != head.source.id, -f.as_of.toordinal(),
+                                       f.status is None))
+        shown = [head, *others][:STATUS_FACTS]
         notes = self._fuzzy_note(query, r) + self._caveats(head)
         return Answer(command="status", query=query, place=r.place, as_of=head.as_of,
                       headline=self._headline(head), facts=shown, sources=number_sources(shown),
@@ -330,7 +339,8 @@ class Engine:
 
 
 COUNTRY_NAMES = {"IQ": "Iraq", "SY": "Syria", "JO": "Jordan", "TR": "Turkey", "LB": "Lebanon",
-                 "IR": "Iran", "SA": "Saudi Arabia", "KW": "Kuwait", "US": "United States"}
+                 "IR": "Iran", "SA": "Saudi Arabia", "KW": "Kuwait", "US": "United States",
+                 "RU": "Russia", "LY": "Libya", "EG": "Egypt", "IL": "Israel", "YE": "Yemen"}
 
 
 def _country(code: str | None) -> str | None:

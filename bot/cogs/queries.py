@@ -54,9 +54,8 @@ class RecentAnswers:
             self._seen.popitem(last=False)
 
 
-def user_cooldown(ctx: Ctx) -> commands.Cooldown:
-    """Per-user rate, from the settings: declared once, checked for prefix and slash alike."""
-    return commands.Cooldown(ctx.bot.settings.user_rate, ctx.bot.settings.user_per)
+def _author(ctx: Ctx) -> int:
+    return ctx.author.id
 
 
 class Queries(commands.Cog):
@@ -65,6 +64,18 @@ class Queries(commands.Cog):
     def __init__(self, bot: SitrepBot) -> None:
         self.bot = bot
         self.recent = RecentAnswers(bot.settings.same_answer_seconds)
+        # One mapping per bot, shared by every query command. (A ``commands.cooldown`` decorator
+        # would keep its buckets on the function, shared by every bot in the process.)
+        self.cooldowns: commands.CooldownMapping[Ctx] = commands.CooldownMapping.from_cooldown(
+            bot.settings.user_rate, bot.settings.user_per, _author)
+
+    async def cog_check(self, ctx: Ctx) -> bool:  # type: ignore[override]
+        """The per-user rate limit, for prefix and slash invocations alike."""
+        bucket = self.cooldowns.get_bucket(ctx)
+        retry_after = bucket.update_rate_limit() if bucket else None
+        if retry_after:
+            raise commands.CommandOnCooldown(bucket, retry_after, commands.BucketType.user)  # type: ignore[arg-type]
+        return True
 
     async def _engine_answer(self, ctx: Ctx, command: str, argument: str) -> Answer:
         guild = ctx.guild.id if ctx.guild else 0
@@ -138,44 +149,37 @@ class Queries(commands.Cog):
 
     @commands.hybrid_command(name="status", aliases=list(COMMANDS["status"].aliases),  # type: ignore[arg-type]
                              description=COMMANDS["status"].summary)
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @app_commands.describe(place="A place name, for example Mosul")
     async def status(self, ctx: Ctx, *, place: str) -> None:
         await self.answer(ctx, "status", place)
 
     @commands.hybrid_command(name="timeline", aliases=list(COMMANDS["timeline"].aliases),  # type: ignore[arg-type]
                              description=COMMANDS["timeline"].summary)
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @app_commands.describe(place="A place name, for example Ramadi")
     async def timeline(self, ctx: Ctx, *, place: str) -> None:
         await self.answer(ctx, "timeline", place)
 
     @commands.hybrid_command(name="search", aliases=list(COMMANDS["search"].aliases),  # type: ignore[arg-type]
                              description=COMMANDS["search"].summary)
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @app_commands.describe(words="Words to look for in facts and quotes")
     async def search(self, ctx: Ctx, *, words: str) -> None:
         await self.answer(ctx, "search", words)
 
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @commands.hybrid_command(name="sources", description=COMMANDS["sources"].summary)  # type: ignore[arg-type]
     async def sources(self, ctx: Ctx) -> None:
         await self.answer(ctx, "sources")
 
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @commands.hybrid_command(name="source", description=COMMANDS["source"].summary)  # type: ignore[arg-type]
     @app_commands.describe(source_id="A source id, or its first digits (e.g. 002)")
     async def source(self, ctx: Ctx, *, source_id: str) -> None:
         await self.answer(ctx, "source", source_id)
 
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     @commands.hybrid_command(name="places", description=COMMANDS["places"].summary)  # type: ignore[arg-type]
     async def places(self, ctx: Ctx) -> None:
         await self.answer(ctx, "places")
 
     @commands.hybrid_command(name="help", aliases=list(COMMANDS["help"].aliases),  # type: ignore[arg-type]
                              description=COMMANDS["help"].summary)
-    @commands.dynamic_cooldown(user_cooldown, commands.BucketType.user)
     async def help(self, ctx: Ctx) -> None:
         await self.answer(ctx, "help")
 

@@ -185,6 +185,11 @@ def _listing_pages(answer: Answer) -> list[discord.Embed]:
     elif answer.command == "places":
         lines = [f"**{clean(p.name)}** ({place_context(p) or '-'}): {line}"
                  for p, line in zip(answer.suggestions, answer.lines, strict=False)]
+    elif answer.command == "help":  # our own text: usage in code spans, slash form beside it
+        lines = [answer.message, ""]
+        for line in answer.lines:
+            usage, _, summary = line.partition(" — ")
+            lines.append(f"`{usage}` or `/{usage.lstrip(usage[:1])}` — {summary}")
     else:
         lines = [clean(answer.message), *(clean(line) for line in answer.lines)]
     pages: list[list[str]] = [[]]

@@ -8,6 +8,7 @@ no statement silently opens one that lingers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
@@ -23,12 +24,12 @@ class StoreError(Exception):
 
 
 PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 5000",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
     "PRAGMA temp_store = MEMORY",
 )
+WAL_ATTEMPTS = 50
 
 
 async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
@@ -40,10 +41,23 @@ async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection
         conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
-        if readonly and "journal_mode" in pragma:
-            continue
         await conn.execute(pragma)
+    if not readonly:
+        await _enable_wal(conn)
     return conn
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL. Two processes opening a new store at once can make this return BUSY without
+    waiting (SQLite does not call the busy handler here), so retry briefly."""
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.02)
 
 
 async def schema_version(conn: aiosqlite.Connection) -> int:

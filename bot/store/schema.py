@@ -94,7 +94,8 @@ MIGRATIONS: tuple[str, ...] = (
         rank            TEXT NOT NULL CHECK (rank IN ('preferred', 'normal', 'deprecated')),
         retired         INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
         created_at      TEXT NOT NULL,
-        created_by      INTEGER
+        created_by      INTEGER,
+        CHECK (event_precision = 'unknown' OR (event_start IS NOT NULL AND event_end IS NOT NULL))
     ) STRICT;
     -- "timeline of a place" and "latest facts of a place" are both index range scans.
     CREATE INDEX facts_timeline ON facts(place_id, sort_date, as_of, position);
