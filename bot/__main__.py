@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,11 +21,14 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.curation.load import load_curated
 from bot.render.json import render_json
 from bot.render.text import render_text
+from bot.store.backup import backup, restore
 from bot.store.build import BuildError, build_store, store_is_current
+from bot.store.db import StoreError, connect
 
 log = logging.getLogger("sitrep")
 
 EXIT_USAGE = 2
+HEARTBEAT_STALE = 60.0
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -103,13 +108,71 @@ async def cmd_build(settings: Settings, force: bool) -> int:
     return 0
 
 
+NO_TOKEN = "set SITREP_DISCORD_TOKEN (or SITREP_DISCORD_TOKEN_FILE) to run the bot"
+
+
+async def cmd_bot(settings: Settings) -> int:
+    if not settings.has_token:
+        print(f"sitrep: {NO_TOKEN}", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.app import run_bot
+
+    return await run_bot(settings)
+
+
+async def cmd_health(settings: Settings) -> int:
+    """Exit 0 when the store is readable and, if the bot keeps a heartbeat, that it is fresh."""
+    problem = await health_problem(settings)
+    if problem:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    print("healthy")
+    return 0
+
+
+async def health_problem(settings: Settings) -> str | None:
+    from bot.store.db import schema_version
+    from bot.store.schema import SCHEMA_VERSION
+
+    if not settings.database.exists():
+        return f"no store at {settings.database}"
+    try:
+        conn = await connect(settings.database, readonly=True)
+        try:
+            if await schema_version(conn) != SCHEMA_VERSION:
+                return "the store's schema is not current"
+            await conn.execute_fetchall("SELECT id FROM facts LIMIT 1")
+        finally:
+            await conn.close()
+    except (sqlite3.Error, OSError) as exc:
+        return f"the store is not readable: {exc}"
+    if settings.heartbeat_file is not None:
+        try:
+            age = time.time() - settings.heartbeat_file.stat().st_mtime
+        except OSError:
+            return "no heartbeat yet"
+        if age > HEARTBEAT_STALE:
+            return f"the heartbeat is {age:.0f} s old"
+    return None
+
+
+async def cmd_backup(settings: Settings, target: Path) -> int:
+    size = await backup(settings.database, target)
+    print(f"backed up {settings.database} to {target} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+async def cmd_restore(settings: Settings, source: Path) -> int:
+    version = await restore(source, settings.database)
+    print(f"restored {source} (schema {version}) into {settings.database}")
+    return 0
+
+
 async def cmd_run(settings: Settings) -> int:
     if not settings.has_token:
         log.info("SITREP_DISCORD_TOKEN is not set: starting the console on the embedded store")
         return await cmd_console(settings, sys.stdin.isatty())
-    from bot.app import run_bot
-
-    return await run_bot(settings)
+    return await cmd_bot(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="compile the curated files into the store")
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
     sub.add_parser("check", help="validate the curated files and list every problem")
+    sub.add_parser("bot", help="the Discord bot (needs SITREP_DISCORD_TOKEN)")
+    sub.add_parser("health", help="exit 0 when the store is readable and the bot alive")
+    backup_cmd = sub.add_parser("backup", help="a consistent copy of the store, safe while running")
+    backup_cmd.add_argument("file", type=Path)
+    restore_cmd = sub.add_parser("restore", help="put a backup back (and upgrade it)")
+    restore_cmd.add_argument("file", type=Path)
     return parser
 
 
@@ -147,10 +216,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_ask(settings, args.text, args.json))
         if command == "console":
             return asyncio.run(cmd_console(settings, sys.stdin.isatty()))
+        if command == "bot":
+            return asyncio.run(cmd_bot(settings))
+        if command == "health":
+            return asyncio.run(cmd_health(settings))
+        if command == "backup":
+            return asyncio.run(cmd_backup(settings, args.file))
+        if command == "restore":
+            return asyncio.run(cmd_restore(settings, args.file))
         return asyncio.run(cmd_run(settings))
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        print(f"sitrep: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
         print(f"sitrep: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -13,7 +13,10 @@ import hashlib
 import json
 import logging
 import signal
+import time
+from pathlib import Path
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -22,6 +25,10 @@ from bot.config import Settings
 from bot.store.db import get_meta, set_meta
 
 log = logging.getLogger("sitrep.bot")
+
+# sitrep has no voice features: don't warn at every start that voice libraries are missing.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 TREE_HASH_KEY = "app_commands_hash"
 
@@ -113,39 +120,87 @@ def create_bot(settings: Settings, engine: Engine | None = None) -> SitrepBot:
     return SitrepBot(settings, engine)
 
 
-async def run_bot(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT, then close the gateway and the store and return 0."""
-    assert settings.discord_token is not None
-    loop = asyncio.get_running_loop()
-    message_content = settings.message_content
+RETRY_FIRST = 2.0
+RETRY_MAX = 60.0
+HEARTBEAT_EVERY = 10.0
+
+
+async def heartbeat(path: Path) -> None:
+    """Touch ``path`` every few seconds while the event loop runs, so that a container health check
+    can tell a live process from a hung one without asking Discord (which a restart won't fix)."""
     while True:
-        bot = create_bot(settings.model_copy(update={"message_content": message_content}))
-        stopping = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
-        stopper = asyncio.create_task(stopping.wait())
-        try:
-            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if stopper.done():
-                log.info("stopping: closing the gateway connection and the store")
+        await asyncio.to_thread(path.write_text, f"{time.time():.0f}\n", "utf-8")
+        await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+async def _connect_once(bot: SitrepBot, token: str, stopping: asyncio.Event) -> None:
+    """Run ``bot`` until it ends or ``stopping`` is set; connection errors propagate."""
+    runner = asyncio.create_task(bot.start(token))
+    stopper = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper.done():
+            log.info("stopping: closing the gateway connection and the store")
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(bot.close(), timeout=4)
-                return 0
-            runner.result()
-            return 0
-        except discord.LoginFailure:
-            log.error("Discord rejected the token: check SITREP_DISCORD_TOKEN")
-            return 1
-        except discord.PrivilegedIntentsRequired:
-            if not message_content:
-                raise
-            log.warning("the Message Content intent is not enabled for this application in the "
-                        "developer portal; continuing without it (slash commands only)")
-            message_content = False
-        finally:
-            stopper.cancel()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-            if not bot.is_closed():
-                with contextlib.suppress(Exception):
-                    await bot.close()
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await runner
+            return
+        runner.result()
+    finally:
+        stopper.cancel()
+        if not bot.is_closed():
+            with contextlib.suppress(Exception):
+                await bot.close()
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then close the gateway and the store and return 0.
+
+    The store is built and opened first, so the process is useful (and healthy) even while Discord
+    cannot be reached; connection failures are retried with backoff rather than ending the
+    process, because a restart would not bring the network back any sooner."""
+    from bot.__main__ import open_engine
+
+    assert settings.discord_token is not None
+    token = settings.discord_token.get_secret_value()
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    beat = asyncio.create_task(heartbeat(settings.heartbeat_file)) \
+        if settings.heartbeat_file else None
+    engine = await open_engine(settings)
+    message_content = settings.message_content
+    delay = RETRY_FIRST
+    try:
+        while not stopping.is_set():
+            bot = create_bot(settings.model_copy(update={"message_content": message_content}),
+                             engine)
+            try:
+                await _connect_once(bot, token, stopping)
+                return 0  # asked to stop, or the bot closed itself
+            except discord.LoginFailure:
+                log.error("Discord rejected the token: check SITREP_DISCORD_TOKEN")
+                return 1
+            except discord.PrivilegedIntentsRequired:
+                if not message_content:
+                    raise
+                log.warning("the Message Content intent is not enabled for this application in "
+                            "the developer portal; continuing without it (slash commands only)")
+                message_content = False
+            except (TimeoutError, OSError, aiohttp.ClientError, discord.GatewayNotFound,
+                    discord.HTTPException) as exc:
+                log.warning("cannot reach Discord (%s); retrying in %.0f s",
+                            type(exc).__name__, delay)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=delay)
+                delay = min(delay * 2, RETRY_MAX)
+        return 0
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if beat is not None:
+            beat.cancel()
+        await engine.close()

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     user_per: float = Field(default=20.0, gt=0)
     same_answer_seconds: float = Field(default=30.0, ge=0)
     sync_commands: bool = True
+    heartbeat_file: Path | None = None
+    """Where the running bot touches a heartbeat for ``sitrep health`` (containers)."""
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,0 +1,73 @@
+"""Online backup and restore through SQLite's backup API.
+
+A plain file copy of a WAL database taken while the bot writes can be torn; the backup API copies
+a consistent snapshot page by page while other connections keep working. Restoring goes through the
+same API in the other direction, after checking that the file really is a sitrep store that this
+version can open, and then migrates it, so an old backup restores into a newer sitrep.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from bot.store.db import StoreError, connect, migrate
+from bot.store.schema import SCHEMA_VERSION
+
+REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}
+
+
+async def backup(db_path: Path, target: Path) -> int:
+    """Copy a consistent snapshot of the store to ``target`` (atomically); return its size."""
+    if not db_path.exists():  # noqa: ASYNC240 - one stat() before a long copy
+        raise StoreError(f"there is no store at {db_path}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = await connect(db_path)
+    try:
+        async with aiosqlite.connect(partial) as dest:
+            await source.backup(dest)
+    finally:
+        await source.close()
+    await _check(partial)
+    os.replace(partial, target)
+    return target.stat().st_size  # noqa: ASYNC240
+
+
+async def _check(path: Path) -> int:
+    """The schema version of a store file; raises StoreError if it is not a usable sitrep store."""
+    try:
+        async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            rows = list(await conn.execute_fetchall("PRAGMA quick_check"))
+            if rows != [("ok",)]:
+                raise StoreError(f"{path} is damaged: {rows[0][0]}")
+            tables = {r[0] for r in await conn.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = int(next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0])
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a sitrep store: {exc}") from None
+    if not tables >= REQUIRED_TABLES:
+        raise StoreError(f"{path} is not a sitrep store (tables missing)")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} comes from a newer sitrep (schema {version} > {SCHEMA_VERSION})")
+    return version
+
+
+async def restore(source: Path, db_path: Path) -> int:
+    """Replace the store's content with the backup at ``source``, then migrate; return the
+    backup's schema version. Safe while the bot runs: its connection sees the restored data."""
+    if not source.exists():  # noqa: ASYNC240
+        raise StoreError(f"there is no backup at {source}")
+    version = await _check(source)
+    async with aiosqlite.connect(f"file:{source}?mode=ro", uri=True) as src:
+        dest = await connect(db_path)
+        try:
+            await src.backup(dest)
+            await migrate(dest)
+        finally:
+            await dest.close()
+    return version
