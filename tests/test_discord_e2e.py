@@ -313,7 +313,7 @@ async def test_sync_command_is_owner_only(server: FakeDiscord, bot: SitrepBot) -
     refused = await say(server, "!sync", server.member_id)
     assert refused["content"] == "Only the bot's owner can do that."
     done = await say(server, "!sync", server.owner_id)
-    assert done["content"].startswith("Synced 7 slash command")
+    assert done["content"].startswith("Synced 8 slash command")
     assert server.command_syncs == before + 1
 
 
@@ -342,3 +342,20 @@ async def test_sigterm_closes_gateway_and_store_and_returns_0(server: FakeDiscor
     assert await asyncio.wait_for(task, timeout=5) == 0
     with sqlite3.connect(store) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
+    engine = await Engine.open(store)
+    bot = create_bot(settings_for(store), engine)
+    try:
+        from bot.cogs.admin import Admin
+        from bot.cogs.queries import Queries
+
+        await bot.add_cog(Queries(bot))
+        await bot.add_cog(Admin(bot))
+        words = [w for c in bot.walk_commands() for w in (c.name, *c.aliases)]
+        assert len(words) == len(set(words)), sorted(words)
+        slash = [c.name for c in bot.tree.get_commands()]
+        assert len(slash) == len(set(slash))
+    finally:
+        await engine.close()

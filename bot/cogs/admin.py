@@ -1,7 +1,9 @@
-"""Owner-only housekeeping: ``sync`` pushes the slash commands to Discord on demand."""
+"""Housekeeping: ``ping`` for anyone, and the owner-only ``sync`` that pushes the slash commands
+to Discord on demand."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from discord.ext import commands
@@ -13,6 +15,13 @@ if TYPE_CHECKING:
 class Admin(commands.Cog):
     def __init__(self, bot: SitrepBot) -> None:
         self.bot = bot
+
+    @commands.hybrid_command(name="ping", description="check that the bot is alive")  # type: ignore[arg-type]
+    async def ping(self, ctx: commands.Context[SitrepBot]) -> None:
+        """The cheapest possible reply: a baseline for the latency of the real commands."""
+        beat = self.bot.latency
+        shown = f"{beat * 1000:.0f} ms" if math.isfinite(beat) else "not measured yet"
+        await ctx.send(f"Pong · gateway heartbeat {shown}")
 
     @commands.command(name="sync", hidden=True)
     @commands.is_owner()
