@@ -115,3 +115,27 @@ async def test_ask_parses_prefix_aliases_and_reports_usage(engine: Engine) -> No
     usage = await engine.ask("!status")
     assert usage.error == "bad_input" and "status <place>" in usage.message
     assert (await engine.ask("!help")).lines
+
+
+async def test_search_for_a_very_common_word_is_latest_added_first_not_ranked(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.store import queries
+
+    ranked = await engine.search("Mosul")
+    monkeypatch.setattr(queries, "RANK_AT_MOST", 1)  # every word now counts as very common
+    latest = await engine.search("Mosul")
+    assert {f.id for f in latest.facts} == {f.id for f in ranked.facts}
+    order = {r[0]: r[1] for r in await engine.conn.execute_fetchall("SELECT id, rowid FROM facts")}
+    rowids = [order[f.id] for f in latest.facts]
+    assert rowids == sorted(rowids, reverse=True) != [order[f.id] for f in ranked.facts]
+
+
+async def test_a_timeline_longer_than_the_cap_says_what_it_shows(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.store import queries
+
+    monkeypatch.setattr(queries, "TIMELINE_LIMIT", 2)
+    monkeypatch.setattr(queries.timeline_facts, "__defaults__", (2,))
+    a = await engine.timeline("Mosul")
+    assert [f.id for f in a.facts] == ["mosul-militias-offensive", "east-mosul-liberated"]
+    assert "Showing the oldest 2 of 4 facts" in a.notes[-1]

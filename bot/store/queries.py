@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import aiosqlite
 
-from bot.model import DateSpec, FactView, PlaceRef, SourceRef
+from bot.model import DateBasis, DateSpec, FactView, PlaceRef, Precision, Qualifier, SourceRef
 from bot.resolve import NameEntry
 
 FACT_FIELDS = """
@@ -44,36 +44,57 @@ class PlaceCounts:
     latest: date | None
 
 
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
 def source_ref(row: sqlite3.Row) -> SourceRef:
-    published = DateSpec.model_validate({
-        "start": row["published_start"], "end": row["published_end"],
-        "precision": row["published_precision"]})
-    assert published.start is not None and published.end is not None
-    mid = published.start + (published.end - published.start) / 2
-    label = f"c. {DateSpec.single_day(mid).label}" if published.precision == "week" \
+    start, end = _day(row["published_start"]), _day(row["published_end"])
+    assert start is not None and end is not None
+    published = DateSpec.model_construct(start=start, end=end,
+                                         precision=Precision(row["published_precision"]))
+    mid = start + (end - start) / 2
+    label = f"c. {DateSpec.single_day(mid).label}" if published.precision is Precision.WEEK \
         else published.label
-    return SourceRef(id=row["s_id"], outlet=row["outlet"], title=row["title"],
-                     genre=row["genre"], author=row["author"], url=row["url"],
-                     published=mid.isoformat(), published_label=label)
+    return SourceRef.model_construct(
+        id=row["s_id"], outlet=row["outlet"], title=row["title"], genre=row["genre"],
+        author=row["author"], url=row["url"], published=mid.isoformat(), published_label=label)
 
 
 def place_ref(row: sqlite3.Row, prefix: str = "p_") -> PlaceRef:
-    return PlaceRef(id=row[f"{prefix}id"], name=row[f"{prefix}name"],
-                    country=row[f"{prefix}country"], governorate=row[f"{prefix}gov"],
-                    kind=row[f"{prefix}kind"])
+    return PlaceRef.model_construct(
+        id=row[f"{prefix}id"], name=row[f"{prefix}name"], country=row[f"{prefix}country"],
+        governorate=row[f"{prefix}gov"], kind=row[f"{prefix}kind"])
 
 
-def fact_view(row: sqlite3.Row) -> FactView:
-    event = DateSpec(start=row["event_start"], end=row["event_end"],
-                     precision=row["event_precision"], qualifier=row["event_qualifier"],
-                     basis=row["event_basis"], note=row["event_note"])
-    return FactView(
-        id=row["id"], place=place_ref(row), summary=row["summary"], quote=row["quote"],
-        status=row["status"], attribution=row["attribution"], hedged=bool(row["hedged"]),
-        modality=row["modality"], event_date=event, as_of=date.fromisoformat(row["as_of"]),
-        source=source_ref(row), rank=row["rank"], origin=row["origin"],
-        contradicts=row["contradicts"].split(",") if row["contradicts"] else [],
-    )
+class FactViews:
+    """Turns rows into ``FactView``s. Rows come from the store, which the build validated, so
+    the models are constructed without re-validation (validation was most of the cost of a long
+    timeline on the event loop), and each source is built once per answer, not once per fact."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, SourceRef] = {}
+
+    def __call__(self, row: sqlite3.Row) -> FactView:
+        source = self._sources.get(row["s_id"])
+        if source is None:
+            source = self._sources[row["s_id"]] = source_ref(row)
+        event = DateSpec.model_construct(
+            start=_day(row["event_start"]), end=_day(row["event_end"]),
+            precision=Precision(row["event_precision"]),
+            qualifier=Qualifier(row["event_qualifier"]), basis=DateBasis(row["event_basis"]),
+            note=row["event_note"])
+        return FactView.model_construct(
+            id=row["id"], place=place_ref(row), summary=row["summary"], quote=row["quote"],
+            status=row["status"], attribution=row["attribution"], hedged=bool(row["hedged"]),
+            modality=row["modality"], event_date=event, as_of=date.fromisoformat(row["as_of"]),
+            source=source, rank=row["rank"], origin=row["origin"],
+            contradicts=row["contradicts"].split(",") if row["contradicts"] else [])
+
+
+def fact_views(rows: Iterable[sqlite3.Row]) -> list[FactView]:
+    view = FactViews()
+    return [view(r) for r in rows]
 
 
 def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -89,18 +110,29 @@ async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], gui
         f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
         "ORDER BY f.as_of DESC, f.sort_date DESC, f.position LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
-    return [fact_view(r) for r in rows]
+    return fact_views(rows)
+
+
+TIMELINE_LIMIT = 1000
 
 
 async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
-                         limit: int = 2000) -> list[FactView]:
+                         limit: int = TIMELINE_LIMIT) -> list[FactView]:
     """Every visible fact in order of event date; undated ones sit at their report date."""
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
         f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
         "ORDER BY f.sort_date, f.as_of, f.position LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
-    return [fact_view(r) for r in rows]
+    return fact_views(rows)
+
+
+async def count_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int) -> int:
+    marks, params = _in(place_ids)
+    rows = await conn.execute_fetchall(
+        f"SELECT count(*) FROM facts f WHERE f.place_id IN ({marks}) AND {VISIBLE}",
+        {**params, "guild": guild})
+    return int(next(iter(rows))[0])
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -118,24 +150,47 @@ def fts_query(text: str) -> str | None:
     return " ".join(quoted)
 
 
+RANK_AT_MOST = 5000
+"""Rank matches by relevance only when there are at most this many: bm25 over every row that
+contains a very common word costs seconds at 1M facts and holds the store's one worker thread, so
+every other question would wait. Beyond it, the most recently added matches come first instead."""
+
+
 async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
                        limit: int = 10) -> list[tuple[FactView, str]]:
-    """Full-text search ranked by bm25, with a snippet of the matching summary or quote.
-
-    The ranked set is capped before joining so that a very common word costs a bounded amount."""
+    """Full-text search with a snippet of the matching summary or quote: ranked by bm25 when the
+    words are selective, most recently added first when they are not (see ``RANK_AT_MOST``)."""
     query = fts_query(text)
     if query is None:
         return []
+    counted = await conn.execute_fetchall(
+        "SELECT count(*) FROM (SELECT 1 FROM facts_fts WHERE facts_fts MATCH :q LIMIT :cap)",
+        {"q": query, "cap": RANK_AT_MOST + 1})
+    count = int(next(iter(counted))[0])
+    score = "bm25(facts_fts)" if count <= RANK_AT_MOST else "-rowid"  # lower is better
     rows = await conn.execute_fetchall(
         f"""WITH hits AS (
-              SELECT rowid, bm25(facts_fts) AS score,
+              SELECT rowid, {score} AS score,
                      snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
               FROM facts_fts WHERE facts_fts MATCH :q ORDER BY score LIMIT 200)
             SELECT {FACT_FIELDS}, hits.snip
             FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
             WHERE {VISIBLE} ORDER BY hits.score LIMIT :limit""",
         {"q": query, "guild": guild, "limit": limit})
-    return [(fact_view(r), r["snip"]) for r in rows]
+    view = FactViews()
+    return [(view(r), r["snip"]) for r in rows]
+
+
+async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str]) -> list[PlaceRef]:
+    """Several places in one round trip, in the order asked (unknown ids left out)."""
+    if not ids:
+        return []
+    marks, params = _in(ids)
+    rows = await conn.execute_fetchall(
+        f"SELECT id AS p_id, name AS p_name, country AS p_country, governorate AS p_gov, "
+        f"kind AS p_kind FROM places WHERE id IN ({marks})", params)
+    found = {r["p_id"]: place_ref(r) for r in rows}
+    return [found[i] for i in ids if i in found]
 
 
 async def place_by_id(conn: aiosqlite.Connection, place_id: str) -> PlaceRef | None:
