@@ -1,0 +1,280 @@
+"""Synthetic stores at scale: 200k places with one pronounceable name each and 100k-1M facts.
+
+Everything is deterministic (``random.Random(42)``) so that two runs measure the same data. The
+store is created with the real schema (``connect`` + ``migrate``) and the facts are written with the
+real column layout: a few hundred template facts are real ``Fact`` models turned into rows by
+``bot.store.build.fact_row`` (so dates, sort keys and enum values are what the build writes), and
+each synthetic fact is a template row with its own id, place, quote and summary.
+
+Facts are spread over places as the real store will be: most places have a handful, a thousand
+"hot" places (curated, like Mosul) take a fifth of all facts with Zipf weights, so the busiest
+place has tens of thousands at 1M.
+
+Two ways to load the facts, both through aiosqlite and the INSERT statement of
+``build._write_facts``:
+
+* :func:`load_facts` (variant A) - the store's own path: triggers keep FTS5 in step, indexes exist;
+* :func:`load_facts_bulk` (variant B) - the FTS trigger and the secondary indexes dropped, the FTS
+  index rebuilt in one pass and the indexes created after (DESIGN.md: 3 s for 1M rows that way).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import aiosqlite
+
+from bot.model import DateSpec, Fact, Genre, Modality, Precision, Qualifier, Rank, Source, Status
+from bot.store.build import FACT_COLUMNS, fact_row
+from bot.store.db import connect, migrate, transaction
+
+SEED = 42
+N_PLACES = 200_000
+N_HOT = 1_000
+HOT_SHARE = 0.2
+N_SOURCES = 24
+N_TEMPLATES = 400
+CREATED_AT = "2026-01-01T00:00:00+00:00"
+
+_COLUMNS = FACT_COLUMNS.split(", ")
+_UPDATES = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS
+                     if c not in {"id", "guild_id", "origin", "created_at", "created_by"})
+FACT_INSERT = (f"INSERT INTO facts({FACT_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+               f"ON CONFLICT(id) DO UPDATE SET {_UPDATES} WHERE facts.origin = 'curated'")
+"""Built exactly as ``bot.store.build._write_facts`` builds its statement (that one is a local)."""
+
+I_ID, I_PLACE, I_QUOTE, I_SUMMARY = (_COLUMNS.index(c) for c in ("id", "place_id", "quote",
+                                                                   "summary"))
+
+_ONSETS = [
+    "b", "t", "th", "j", "h", "kh", "d", "dh", "r", "z", "s", "sh", "f", "q", "k", "l", "m", "n",
+    "w", "y", "g",
+]
+_VOWELS = ["a", "i", "u", "aa", "ee", "ou", "ay", "e", "o"]
+_CODAS = ["", "", "", "n", "r", "l", "m", "t", "s", "k"]
+_PREFIXES = [""] * 12 + ["Tell ", "Kafr ", "Deir ", "Ain ", "Umm ", "Abu ", "Bir ", "Al-", "Tal "]
+_GOVERNORATES = ["Nineveh", "Anbar", "Salah ad-Din", "Kirkuk", "Diyala", "Baghdad", "Raqqa",
+                 "Deir ez-Zor", "Aleppo", "Homs", "Hasakah", "Idlib"]
+_NEWS_WORDS = [
+    "the", "of", "and", "in", "to", "a", "forces", "city", "isis", "fighters", "army", "iraqi",
+    "syrian", "government", "said", "control", "offensive", "attack", "killed", "town", "village",
+    "militants", "airstrikes", "coalition", "troops", "police", "reported", "according",
+    "officials", "sources", "recaptured", "surrounded", "besieged", "liberated", "withdrew",
+    "advancing", "clashes", "checkpoint", "bridge", "district", "province", "islamic", "state",
+    "militia", "kurdish", "peshmerga", "civilians", "displaced", "tunnels", "mortar", "shelling",
+    "convoy", "commander", "operation", "front", "line",
+]
+
+
+def pseudo_names(count: int, rng: random.Random) -> list[str]:
+    """``count`` distinct transliteration-like names ("Deir Khaloumar", "Shaytibas"): realistic
+    enough that fuzzy matching meets near neighbours, as it does with real gazetteer names."""
+    seen: set[str] = set()
+    out: list[str] = []
+    while len(out) < count:
+        body = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+                       for _ in range(rng.randint(2, 4)))
+        name = rng.choice(_PREFIXES) + body.capitalize()
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
+def misspell(name: str, rng: random.Random) -> str:
+    """Drop a letter or swap two neighbours, never the first letter: the slips members make."""
+    i = rng.randrange(1, len(name) - 1)
+    if rng.random() < 0.5:
+        return name[:i] + name[i + 1:]
+    return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+
+
+@dataclass(slots=True)
+class Synthetic:
+    """The generated data: places with their names, sources, text pools and the fact plan."""
+
+    names: list[str]
+    place_ids: list[str]
+    sources: list[Source]
+    vocab: list[str]
+    templates: list[tuple[object, ...]] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+
+
+def make_synthetic(seed: int = SEED, n_places: int = N_PLACES) -> Synthetic:
+    """Places, sources, template fact rows and text pools (facts themselves come from
+    :func:`fact_rows`, generated for any count from the same pools)."""
+    rng = random.Random(seed)
+    names = pseudo_names(n_places, rng)
+    place_ids = [f"p{i:06d}" for i in range(n_places)]
+    vocab = _NEWS_WORDS + pseudo_names(4000, rng)
+    vocab = [w.lower().replace(" ", "") for w in vocab]
+    cum = list(itertools.accumulate(1 / (r + 1) for r in range(len(vocab))))
+
+    def sentence(lo: int, hi: int) -> str:
+        return " ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(lo, hi)))
+
+    genres = list(Genre)
+    sources = []
+    for k in range(N_SOURCES):
+        day = date(2014, 6, 1) + timedelta(days=k * 95 + rng.randrange(60))
+        sources.append(Source(id=f"syn_{k:03d}", outlet=f"Outlet {k % 7}", title=f"Report {k}",
+                              genre=genres[k % len(genres)],
+                              published=DateSpec.single_day(day)))
+    syn = Synthetic(names, place_ids, sources, vocab)
+    statuses: list[Status | None] = [*Status, *([None] * len(Status))]
+    for k in range(N_TEMPLATES):
+        src = sources[k % N_SOURCES]
+        pub = src.as_of
+        ev = rng.choice(["day", "month", "year", "by", "since", "about", "unknown"])
+        back = pub - timedelta(days=rng.randrange(0, 400))
+        event: DateSpec
+        if ev == "unknown":
+            event = DateSpec()
+        elif ev == "year":
+            event = DateSpec.model_validate(str(back.year))
+        elif ev in ("month", "by", "since", "about"):
+            prefix = {"month": "", "by": "by ", "since": "since ", "about": "~"}[ev]
+            event = DateSpec.model_validate(f"{prefix}{back:%Y-%m}")
+        else:
+            event = DateSpec.single_day(back)
+        assert event.precision is Precision.UNKNOWN or event.qualifier in Qualifier
+        fact = Fact(id=f"tpl-{k}", place="p000000", source=src.id, quote="template quote",
+                    summary="template summary", attribution=rng.choice([None, "officials", "AFP"]),
+                    hedged=rng.random() < 0.2, modality=rng.choice(list(Modality)), event=event,
+                    status=rng.choice(statuses),
+                    rank=rng.choices(list(Rank), weights=[10, 88, 2])[0])
+        syn.templates.append(fact_row(fact, src, guild_id=0, origin="curated",
+                                      created_at=CREATED_AT, created_by=None))
+    syn.quotes = [sentence(8, 20) for _ in range(20_000)]
+    syn.summaries = [sentence(5, 11) for _ in range(20_000)]
+    return syn
+
+
+def fact_rows(syn: Synthetic, n: int, seed: int = SEED) -> list[tuple[object, ...]]:
+    """``n`` fact rows: 80% on uniformly random places, 20% on the hot places with Zipf weights."""
+    rng = random.Random(seed + n)
+    hot_cum = list(itertools.accumulate(1 / (r + 1) for r in range(N_HOT)))
+    n_places = len(syn.place_ids)
+    rows: list[tuple[object, ...]] = []
+    templates, quotes, summaries, pids = syn.templates, syn.quotes, syn.summaries, syn.place_ids
+    total = hot_cum[-1]
+    for i in range(n):
+        if rng.random() < HOT_SHARE:
+            place = bisect.bisect_left(hot_cum, rng.random() * total)
+        else:
+            place = rng.randrange(n_places)
+        row = list(templates[rng.randrange(N_TEMPLATES)])
+        row[I_ID] = f"f{i:07d}"
+        row[I_PLACE] = pids[place]
+        row[I_QUOTE] = quotes[rng.randrange(len(quotes))]
+        row[I_SUMMARY] = summaries[rng.randrange(len(summaries))]
+        rows.append(tuple(row))
+    return rows
+
+
+async def create_store(path: Path, syn: Synthetic) -> aiosqlite.Connection:
+    """A fresh store with the real schema, the sources, the places and their names (no facts)."""
+    conn = await connect(path)
+    await migrate(conn)
+    rng = random.Random(SEED)
+    async with transaction(conn):
+        await conn.executemany(
+            "INSERT INTO sources(id, origin, outlet, title, author, url, genre, published_start, "
+            "published_end, published_precision, published_basis) "
+            "VALUES (?, 'curated', ?, ?, NULL, NULL, ?, ?, ?, ?, ?)",
+            [(s.id, s.outlet, s.title, s.genre.value, str(s.published.start),
+              str(s.published.end), s.published.precision.value, s.published.basis.value)
+             for s in syn.sources])
+        places = []
+        for i, (pid, name) in enumerate(zip(syn.place_ids, syn.names, strict=True)):
+            hot = i < N_HOT
+            places.append((pid, "curated" if hot else "gazetteer", name,
+                           "city" if hot else "populated_place", rng.choice(["IQ", "SY"]),
+                           rng.choice(_GOVERNORATES), int(rng.paretovariate(1.2) * 300) + i % 97))
+        await conn.executemany(
+            "INSERT INTO places(id, origin, name, kind, country, governorate, population) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", places)
+        await conn.executemany(
+            "INSERT INTO place_names(place_id, name, guild_id, origin) VALUES (?, ?, 0, ?)",
+            [(p[0], p[2], p[1]) for p in places])
+    return conn
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTimes:
+    """Seconds spent in each phase of a fact load, and the file size after a checkpoint."""
+
+    insert: float
+    fts_rebuild: float
+    indexes: float
+    checkpoint: float
+    db_bytes: int
+
+    @property
+    def total(self) -> float:
+        return self.insert + self.fts_rebuild + self.indexes
+
+
+async def _checkpoint(conn: aiosqlite.Connection, path: Path) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    took = time.perf_counter() - t0
+    wal = path.with_name(path.name + "-wal")
+    size = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)  # noqa: ASYNC240
+    return took, size
+
+
+async def load_facts(conn: aiosqlite.Connection, path: Path,
+                     rows: list[tuple[object, ...]]) -> LoadTimes:
+    """Variant A: the store's own insert path, FTS triggers and indexes in place, one
+    transaction (as ``build_store`` does)."""
+    t0 = time.perf_counter()
+    async with transaction(conn):
+        await conn.executemany(FACT_INSERT, rows)
+    insert = time.perf_counter() - t0
+    chk, size = await _checkpoint(conn, path)
+    return LoadTimes(insert, 0.0, 0.0, chk, size)
+
+
+async def load_facts_bulk(conn: aiosqlite.Connection, path: Path,
+                          rows: list[tuple[object, ...]]) -> LoadTimes:
+    """Variant B: the same statement with the FTS insert trigger and the secondary indexes of
+    ``facts`` dropped; then ``INSERT INTO facts_fts(facts_fts) VALUES('rebuild')`` and the
+    indexes and trigger re-created from their own DDL, all in one transaction."""
+    ddl = await conn.execute_fetchall(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'facts' "
+        "AND ((type = 'index' AND sql IS NOT NULL) OR name = 'facts_fts_insert')")
+    indexes = [(name, sql) for kind, name, sql in ddl if kind == "index"]
+    trigger = next(sql for kind, _, sql in ddl if kind == "trigger")
+    async with transaction(conn):
+        await conn.execute("DROP TRIGGER facts_fts_insert")
+        for name, _ in indexes:
+            await conn.execute(f"DROP INDEX {name}")
+        t0 = time.perf_counter()
+        await conn.executemany(FACT_INSERT, rows)
+        t1 = time.perf_counter()
+        await conn.execute("INSERT INTO facts_fts(facts_fts) VALUES('rebuild')")
+        t2 = time.perf_counter()
+        for _, sql in indexes:
+            await conn.execute(sql)
+        await conn.execute(trigger)
+        t3_start = time.perf_counter()
+    commit = time.perf_counter() - t3_start
+    chk, size = await _checkpoint(conn, path)
+    return LoadTimes(t1 - t0, t2 - t1, t3_start - t2 + commit, chk, size)
+
+
+async def fact_counts(conn: aiosqlite.Connection) -> list[tuple[str, str, int]]:
+    """(place id, name, number of facts) for every place with facts, busiest first."""
+    rows = await conn.execute_fetchall(
+        "SELECT p.id, p.name, c.n FROM (SELECT place_id, count(*) AS n FROM facts "
+        "GROUP BY place_id) c JOIN places p ON p.id = c.place_id ORDER BY c.n DESC, p.id")
+    return [(str(a), str(b), int(n)) for a, b, n in rows]
