@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,7 @@ from bot.store.db import connect, migrate
 
 STATUS_FACTS = 6
 SEARCH_RESULTS = 10
+ANSWER_CACHE = 512
 MAX_QUERY = 100
 """Echoed queries are cut to this many characters: enough for any place name."""
 
@@ -92,6 +94,7 @@ class Engine:
         self.today = today
         self.prefix = prefix
         self._resolvers: dict[int, Resolver] = {}
+        self._answers: OrderedDict[tuple[str, str, int, date], Answer] = OrderedDict()
         self._children: dict[str, list[str]] = {}
         self._lock = asyncio.Lock()
 
@@ -106,8 +109,13 @@ class Engine:
     async def close(self) -> None:
         await self.conn.close()
 
+    def invalidate(self) -> None:
+        """Forget cached answers; every write to the store must call this (``refresh`` does)."""
+        self._answers.clear()
+
     async def refresh(self) -> None:
         """Reload the names and the place hierarchy after the store changed."""
+        self.invalidate()
         self._children = await queries.child_places(self.conn)
         self._resolvers.clear()
         await self.resolver(0)
@@ -324,7 +332,23 @@ class Engine:
                       message="Answers come from a curated store of sourced, dated facts.")
 
     async def run(self, cmd: ParsedCommand, guild: int = 0) -> Answer:
-        """Dispatch a parsed command; the one entry point every front end uses."""
+        """Dispatch a parsed command; the one entry point every front end uses.
+
+        Answers are cached per (command, query, server, day): popular questions repeat, and the
+        store changes only through this process (which then calls ``invalidate``) or a rebuild at
+        start. The day is in the key because "N years old" notes depend on it."""
+        key = (cmd.name, " ".join(cmd.argument.casefold().split()), guild, self.today())
+        cached = self._answers.get(key)
+        if cached is not None:
+            self._answers.move_to_end(key)
+            return cached
+        answer = await self._run(cmd, guild)
+        self._answers[key] = answer
+        if len(self._answers) > ANSWER_CACHE:
+            self._answers.popitem(last=False)
+        return answer
+
+    async def _run(self, cmd: ParsedCommand, guild: int) -> Answer:
         match cmd.name:
             case "status":
                 return await self.status(cmd.argument, guild)

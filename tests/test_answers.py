@@ -139,3 +139,13 @@ async def test_a_timeline_longer_than_the_cap_says_what_it_shows(
     a = await engine.timeline("Mosul")
     assert [f.id for f in a.facts] == ["mosul-militias-offensive", "east-mosul-liberated"]
     assert "Showing the oldest 2 of 4 facts" in a.notes[-1]
+
+
+async def test_answers_are_cached_until_the_store_changes(engine: Engine) -> None:
+    first = await engine.ask("!status Mosul")
+    assert await engine.ask("!status  mosul") is first  # same question, same object
+    await engine.conn.execute("UPDATE facts SET summary = 'Changed.' "
+                              "WHERE id = 'mosul-liberation-2019'")
+    assert await engine.ask("!status Mosul") is first  # no invalidation: still cached
+    engine.invalidate()
+    assert (await engine.ask("!status Mosul")).facts[0].summary == "Changed."

@@ -60,7 +60,7 @@ def test_ask_text_reads_like_the_design(env: dict[str, str],
 def test_console_reads_piped_stdin_line_by_line(env: dict[str, str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "console"], input="!status Mosul\nstatus Kirkuk\n",
-        capture_output=True, text=True, timeout=60, env={**os.environ, **env}, cwd=ROOT)
+        capture_output=True, text=True, timeout=180, env={**os.environ, **env}, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "Recaptured: Mosul" in proc.stdout
     assert "Kirkuk" in proc.stdout and "no facts" in proc.stdout
@@ -69,6 +69,6 @@ def test_console_reads_piped_stdin_line_by_line(env: dict[str, str]) -> None:
 def test_run_without_token_is_the_console(env: dict[str, str]) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "run"], input="!status Raqqa\n", capture_output=True,
-        text=True, timeout=60, env={**os.environ, **env}, cwd=ROOT)
+        text=True, timeout=180, env={**os.environ, **env}, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "Surrounded" in proc.stdout

@@ -122,7 +122,7 @@ async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], g
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
         f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
-        "ORDER BY f.sort_date, f.as_of, f.position LIMIT :limit",
+        "ORDER BY f.sort_date, f.as_of, f.position, f.id LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
     return fact_views(rows)
 
