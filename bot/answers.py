@@ -223,10 +223,13 @@ class Engine:
                         key=lambda f: (f.source.id != head.source.id, -f.as_of.toordinal(),
                                        f.status is None))
         shown = [head, *others][:STATUS_FACTS]
+        total = len(facts)
+        if total >= queries.STATUS_CANDIDATES:
+            total = await queries.count_facts(self.conn, r.ids, guild)
         notes = self._fuzzy_note(query, r) + self._caveats(head)
         return Answer(command="status", query=query, place=r.place, as_of=head.as_of,
                       headline=self._headline(head), facts=shown, sources=number_sources(shown),
-                      notes=notes, message=f"{len(facts)} fact(s) about {r.place.name}.")
+                      notes=notes, message=f"{total} fact(s) about {r.place.name}.")
 
     def _headline(self, fact: FactView) -> str:
         label = Status(fact.status).label if fact.status else None

@@ -102,8 +102,13 @@ def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
     return ", ".join(f":{n}" for n in names), names
 
 
+STATUS_CANDIDATES = 24
+"""Newest facts a status looks at: enough to find the newest report's situation and fill the
+answer, few enough that a place with thousands of facts costs no more than one with ten."""
+
+
 async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
-                       limit: int = 60) -> list[FactView]:
+                       limit: int = STATUS_CANDIDATES) -> list[FactView]:
     """Newest reports first (by report date, then event date): what ``status`` draws on."""
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
