@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.lock.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint check build bench gazetteer lock clean
+.PHONY: run test lint check build bench gazetteer lock clean container-check
 
 # Create the virtual environment from the lock file (only when the lock or pyproject changed).
 $(STAMP): requirements/dev.lock.txt pyproject.toml
@@ -47,6 +47,10 @@ gazetteer: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements/lock.txt pyproject.toml
 	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.lock.txt pyproject.toml
+
+## container-check: build the image and run it in a private Docker daemon (root; installs docker.io)
+container-check:
+	bash scripts/container-check.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

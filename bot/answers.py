@@ -101,9 +101,15 @@ class Engine:
     @classmethod
     async def open(cls, db_path: Path, **kwargs: object) -> Engine:
         conn = await connect(db_path)
-        await migrate(conn)
-        engine = cls(conn, db_path, **kwargs)  # type: ignore[arg-type]
-        await engine.refresh()
+        try:
+            await migrate(conn)
+            engine = cls(conn, db_path, **kwargs)  # type: ignore[arg-type]
+            await engine.refresh()
+        except BaseException:
+            # aiosqlite's worker thread is not a daemon: an unclosed connection would keep the
+            # process alive after the error (a container that hangs instead of restarting)
+            await conn.close()
+            raise
         return engine
 
     async def close(self) -> None:

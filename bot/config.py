@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
         """Container secrets arrive as files (``/run/secrets/...``): read the token from one."""
+        if self.discord_token is not None and not self.discord_token.get_secret_value().strip():
+            self.discord_token = None  # an empty SITREP_DISCORD_TOKEN= line in .env means unset
         if self.discord_token is None and self.discord_token_file is not None:
             try:
                 text = self.discord_token_file.read_text(encoding="utf-8").strip()
@@ -66,8 +68,6 @@ class Settings(BaseSettings):
             if not text:
                 raise ValueError("the token file is empty")
             self.discord_token = SecretStr(text)
-        if self.discord_token is not None and not self.discord_token.get_secret_value().strip():
-            self.discord_token = None
         return self
 
     @property

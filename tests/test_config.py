@@ -48,3 +48,14 @@ def test_invalid_setting_is_one_line_naming_the_variable(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert var in err and "Traceback" not in err
+
+
+def test_blank_token_does_not_hide_the_token_file(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from.the.file\n")
+    monkeypatch.setenv("SITREP_DISCORD_TOKEN", "")
+    monkeypatch.setenv("SITREP_DISCORD_TOKEN_FILE", str(secret))
+    settings = load_settings()
+    assert settings.discord_token is not None
+    assert settings.discord_token.get_secret_value() == "from.the.file"

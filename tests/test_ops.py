@@ -112,3 +112,17 @@ async def test_bot_stays_up_and_healthy_while_discord_is_unreachable(
     assert await health_problem(settings) is None
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, timeout=5) == 0
+
+
+def test_a_failing_start_exits_instead_of_hanging(tmp_path: Path) -> None:
+    """An error while opening the engine must not leave aiosqlite's thread keeping the process
+    alive (in a container that would be a hang, not a restart)."""
+    bad = tmp_path / "newer.db"
+    with sqlite3.connect(bad) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    env = {**os.environ, "SITREP_DATABASE": str(bad), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", "import asyncio, pathlib\n"
+                           "from bot.answers import Engine\n"
+                           f"asyncio.run(Engine.open(pathlib.Path({str(bad)!r})))"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode != 0 and "newer than this sitrep" in proc.stderr
