@@ -84,6 +84,16 @@ def iter_synthetic(count: int, seed: int = 42) -> Iterator[NameEntry]:
             yield NameEntry(pid, n, prio, pop)
 
 
+def iter_places(count: int, seed: int = 42) -> Iterator[NameEntry]:
+    """``count`` places with one pseudo-name each (as the gazetteer-scale store has them), ids
+    like the store's, streamed."""
+    rng = random.Random(seed)
+    for i in range(count):
+        body = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4)))
+        pop = int(rng.paretovariate(1.2) * 300)
+        yield NameEntry(f"p{i:06d}", rng.choice(_PREFIXES) + body.capitalize(), 0, pop)
+
+
 def real_entries() -> list[NameEntry]:
     out = [NameEntry(pid, n, prio, 100_000) for pid, (prio, ns) in CURATED.items() for n in ns]
     for g in read_gazetteer(ROOT / "data" / "gazetteer" / "iq_sy.tsv"):
@@ -125,7 +135,7 @@ def main() -> None:
     parser.add_argument("--names", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--no-rss", action="store_true", help="skip the bot-like RSS measurement")
-    parser.add_argument("--rss-child", choices=["list", "stream"], help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", choices=["list", "stream", "places"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         rss_child(args.names, args.rss_child)
@@ -221,7 +231,7 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nthis process, peak RSS: {rss:.0f} MiB (test data, query lists, tracemalloc)")
     if not args.no_rss:
-        for mode in ("stream", "list"):
+        for mode in ("stream", "list", "places"):
             out = subprocess.run(
                 [sys.executable, __file__, "--rss-child", mode, "--names", str(args.names)],
                 capture_output=True,
@@ -234,7 +244,8 @@ def main() -> None:
 def rss_child(names: int, mode: str) -> None:
     """What the bot's process would hold: its heavy imports, then the resolver built from
     NameEntry rows either streamed one at a time or first gathered in a list that is dropped
-    afterwards. Freed memory mostly stays with the process, so the list costs RSS for good."""
+    afterwards (freed memory mostly stays with the process, so the list costs RSS for good); or
+    streamed as ``names`` places of one name each, the store's shape at gazetteer scale."""
     import aiosqlite  # noqa: F401
     import discord  # noqa: F401
     import pydantic_settings  # noqa: F401
@@ -248,7 +259,9 @@ def rss_child(names: int, mode: str) -> None:
         return float("nan")
 
     imported = rss_mib()
-    if mode == "stream":
+    if mode == "places":
+        resolver = Resolver(chain(real_entries(), iter_places(names)), FALSE_FRIENDS)
+    elif mode == "stream":
         resolver = Resolver(chain(real_entries(), iter_synthetic(names)), FALSE_FRIENDS)
     else:
         entries = real_entries() + synthetic_entries(names)
@@ -258,8 +271,9 @@ def rss_child(names: int, mode: str) -> None:
     after = rss_mib()
     resolver.resolve("Mosul")
     peak = rss_mib("VmHWM")
+    how = {"stream": "streamed", "list": "in a list", "places": f"{names} one-name places streamed"}
     print(
-        f"bot-like process, entries {mode + 'ed' if mode == 'stream' else 'in a list'}: "
+        f"bot-like process, entries {how[mode]}: "
         f"RSS {imported:.0f} MiB after importing discord.py, aiosqlite, rapidfuzz, "
         f"pydantic-settings; {after:.0f} MiB with the resolver built (peak {peak:.0f} MiB)"
     )

@@ -3,7 +3,9 @@ autocomplete, and correctness at 200k names (timings live in benchmarks/bench_re
 
 from __future__ import annotations
 
+import gc
 import random
+import sys
 
 import pytest
 
@@ -490,3 +492,101 @@ def test_exact_and_typo_among_200k_names(big: tuple[Resolver, list[NameEntry]]) 
     assert offered >= 180
     assert len(r.complete("")) == 25
     assert r.complete("Mo")[0][0] == "mosul"
+
+
+# -- compact storage -------------------------------------------------------------------------
+
+
+def test_names_of_a_place_that_come_apart() -> None:
+    """A store streams every place's own name first and the other names later."""
+    rows = [
+        NameEntry("mosul", "Mosul", 3, 1_000),
+        NameEntry("ramadi", "Ramadi", 3, 500),
+        NameEntry("mosul", "Mawsil", 3, 1_000),
+        NameEntry("ramadi", "الرمادي", 3, 500),
+        NameEntry("mosul", "الموصل", 3, 1_000),
+        NameEntry("mosul", "Mosul", 3, 1_000),  # the same name twice is listed once
+    ]
+    r = Resolver(iter(rows))
+    assert r.names_of("mosul") == ["Mosul", "Mawsil", "الموصل"]
+    assert r.names_of("ramadi") == ["Ramadi", "الرمادي"]
+    assert r.resolve("الموصل").matched == "الموصل"
+    assert r.resolve("Mawsil").place_id == "mosul"
+    assert r.complete("Maw") == [("mosul", "Mosul (Mawsil)")]
+
+
+def test_a_generator_is_read_once() -> None:
+    r = Resolver(e for e in entries())
+    assert r.resolve("Mosul").place_id == "mosul"
+    assert r.names_of("kirkuk") == ["Kirkuk", "Karkuk", "كركوك"]
+
+
+def test_exact_lookup_agrees_with_a_dict() -> None:
+    """Binary search over sorted UTF-8 with a two-byte directory: one-letter names, names that
+    are prefixes of others, Arabic and Latin sharing first bytes, all found, nothing else."""
+    rng = random.Random(3)
+    letters = "aabdeiklmnorstuzéاببتدرسلمنهوي "
+    names = ["a", "ab", "abc", "b", "د", "دي", "دير", "ä", "z" * 50]
+    names += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 9))) for _ in range(3000)]
+    rows = [NameEntry(f"p{i}", n) for i, n in enumerate(names)]
+    r = Resolver(rows)
+    owners: dict[str, set[str]] = {}
+    for row in rows:
+        owners.setdefault(normalise(row.name), set()).add(row.place_id)
+    for norm, pids in owners.items():
+        if not norm:
+            continue
+        res = r.resolve(norm)
+        assert res.score == 100.0
+        assert {res.place_id, *res.suggestions} & pids
+    for _ in range(2000):
+        q = normalise("".join(rng.choice(letters) for _ in range(rng.randint(1, 9))))
+        if q and q not in owners:
+            assert r.resolve(q).kind != "exact" or len(q.split()) > 1
+
+
+def test_complete_finds_every_prefix() -> None:
+    names = ["a", "ab", "abc", "abd", "b", "ba", "د", "دير", "ديرك", "ä", "äb"]
+    r = Resolver([NameEntry(f"p{i}", n, 0, 100 - i) for i, n in enumerate(names)])
+    for prefix in ["a", "ab", "abc", "b", "د", "دي", "ä", "z", "ي"]:
+        typed = normalise(prefix)  # "ä" is typed as "a"
+        expected = {f"p{i}" for i, n in enumerate(names) if normalise(n).startswith(typed)}
+        got = {pid for pid, _ in r.complete(prefix)}
+        assert expected <= got, prefix
+        if len(prefix) < 4:  # no typo fallback below four characters
+            assert got == expected, prefix
+
+
+def test_odd_ids_and_numbers_are_kept_exactly() -> None:
+    rows = [
+        NameEntry("é\ud800-1", "Alpha", 0, 10**12),  # an id with a lone surrogate
+        NameEntry("two", "Alpha", 0, 2**31),  # beyond 32 bits: still compared exactly
+        NameEntry("three", "Beta", -5, -7),
+        NameEntry("four", "Beta", 1_000_000, 0),
+        NameEntry("five", "Name\x1fwith separator"),
+    ]
+    r = Resolver(rows)
+    res = r.resolve("alpha")
+    assert (res.place_id, res.suggestions) == ("é\ud800-1", ("two",))
+    assert r.resolve("beta").place_id == "four"
+    assert r.names_of("é\ud800-1") == ["Alpha"]
+    assert r.names_of("\ud800") == []
+    assert r.complete("alp")[0][0] == "é\ud800-1"
+
+
+def test_a_resolver_is_a_few_objects(big: tuple[Resolver, list[NameEntry]]) -> None:
+    """No object per name or per place: at 200k names a handful of buffers and arrays hold
+    everything (the reason for the layout; DESIGN.md budgets the whole bot at 100 MB)."""
+    r, _ = big
+    seen: set[int] = set()
+    todo: list[object] = [vars(r) if hasattr(r, "__dict__") else r]
+    size = 0
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        size += sys.getsizeof(obj)
+        todo.extend(gc.get_referents(obj))
+    assert len(seen) < 2000
+    assert size < 25 * 2**20
