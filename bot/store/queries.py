@@ -172,12 +172,14 @@ async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
         "SELECT count(*) FROM (SELECT 1 FROM facts_fts WHERE facts_fts MATCH :q LIMIT :cap)",
         {"q": query, "cap": RANK_AT_MOST + 1})
     count = int(next(iter(counted))[0])
-    score = "bm25(facts_fts)" if count <= RANK_AT_MOST else "-rowid"  # lower is better
+    # Lower score is better. Unranked, the order must be plain ``rowid DESC`` so that FTS5 walks
+    # its index backwards and stops after 200 rows instead of sorting every match.
+    score, order = ("bm25(facts_fts)", "score") if count <= RANK_AT_MOST else ("-rowid", "rowid DESC")
     rows = await conn.execute_fetchall(
         f"""WITH hits AS (
               SELECT rowid, {score} AS score,
                      snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
-              FROM facts_fts WHERE facts_fts MATCH :q ORDER BY score LIMIT 200)
+              FROM facts_fts WHERE facts_fts MATCH :q ORDER BY {order} LIMIT 200)
             SELECT {FACT_FIELDS}, hits.snip
             FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
             WHERE {VISIBLE} ORDER BY hits.score LIMIT :limit""",
