@@ -10,6 +10,8 @@ source, its date and any hedge or opinion label travel with every fact.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -27,7 +29,8 @@ from bot.store.db import connect, migrate
 
 STATUS_FACTS = 6
 SEARCH_RESULTS = 10
-ANSWER_CACHE = 512
+ANSWER_CACHE = 128
+CACHE_FACTS_AT_MOST = 60
 MAX_QUERY = 100
 """Echoed queries are cut to this many characters: enough for any place name."""
 
@@ -83,6 +86,13 @@ def describe_source(source: SourceRef) -> str:
     return f"{kind} ({source.outlet})"
 
 
+def release_free_memory() -> None:
+    """Hand memory freed after building the resolver back to the OS (glibc keeps it otherwise,
+    and the container's memory limit counts it). A no-op where glibc's malloc_trim is missing."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class Engine:
     """Answers questions from an open store. One per process; safe to share between tasks."""
 
@@ -130,6 +140,7 @@ class Engine:
         # names, measured) and stalls the event loop.
         gc.collect()
         gc.freeze()
+        release_free_memory()
 
     async def resolver(self, guild: int) -> Resolver:
         """The resolver for a server: shared names plus that server's own. Built off the event
@@ -352,6 +363,8 @@ class Engine:
             self._answers.move_to_end(key)
             return cached
         answer = await self._run(cmd, guild)
+        if len(answer.facts) > CACHE_FACTS_AT_MOST:
+            return answer  # a long timeline is rare and would hold megabytes in the cache
         self._answers[key] = answer
         if len(self._answers) > ANSWER_CACHE:
             self._answers.popitem(last=False)
