@@ -143,9 +143,10 @@ class Engine:
         release_free_memory()
 
     async def resolver(self, guild: int) -> Resolver:
-        """The resolver for a server: shared names plus that server's own. Built off the event
-        loop: 200k names take long enough to stall it."""
-        guild = 0  # per-server names arrive with moderation; until then all servers share one
+        """The resolver for a server. Every server shares the curated and GeoNames names for now;
+        names a server adds itself come with moderation (issue 5), which will key this cache by
+        server. Built off the event loop: 200k names take long enough to stall it."""
+        guild = 0
         if guild not in self._resolvers:
             async with self._lock:
                 if guild not in self._resolvers:
@@ -225,6 +226,8 @@ class Engine:
         facts = await queries.latest_facts(self.conn, r.ids, guild)
         if not facts:
             return self._no_facts("status", query, r)
+        total = await self._total(facts, queries.STATUS_CANDIDATES, r.ids, guild)
+        message = f"{total} fact(s) about {r.place.name}."
         head = _headline_fact(facts)
         if head is None:  # only background (where a place lies, what it is): no situation to lead
             shown = facts[:STATUS_FACTS]
@@ -232,32 +235,37 @@ class Engine:
                           facts=shown, sources=number_sources(shown),
                           notes=[*self._fuzzy_note(query, r),
                                  f"The store has only background about {r.place.name}, "
-                                 "no report on its situation."],
-                          message=f"{len(facts)} fact(s) about {r.place.name}.")
+                                 "no report on its situation.", *self._age_note(shown[0])],
+                          message=message)
         # After the headline: newer reports first and, within a report, the facts that speak to
         # the situation (a status label) before the rest; the query already gives article order.
         others = sorted((f for f in facts if f.id != head.id),
                         key=lambda f: (f.source.id != head.source.id, -f.as_of.toordinal(),
                                        f.status is None))
         shown = [head, *others][:STATUS_FACTS]
-        total = len(facts)
-        if total >= queries.STATUS_CANDIDATES:
-            total = await queries.count_facts(self.conn, r.ids, guild)
         notes = self._fuzzy_note(query, r) + self._caveats(head)
         return Answer(command="status", query=query, place=r.place, as_of=head.as_of,
                       headline=self._headline(head), facts=shown, sources=number_sources(shown),
-                      notes=notes, message=f"{total} fact(s) about {r.place.name}.")
+                      notes=notes, message=message)
+
+    async def _total(self, facts: list[FactView], cap: int, ids: list[str], guild: int) -> int:
+        """How many facts there are: ``len(facts)`` unless the query stopped at its cap."""
+        if len(facts) < cap:
+            return len(facts)
+        return await queries.count_facts(self.conn, ids, guild)
 
     def _headline(self, fact: FactView) -> str:
         label = Status(fact.status).label if fact.status else None
         return f"{label}: {fact.summary}" if label else fact.summary
 
+    def _age_note(self, newest: FactView) -> list[str]:
+        if (self.today() - newest.as_of).days <= self.stale_after_days:
+            return []
+        return [f"The newest information is from {newest.source.published_label}, "
+                f"{_ago(newest.as_of, self.today())}: the situation may have changed."]
+
     def _caveats(self, head: FactView) -> list[str]:
-        notes = []
-        age = (self.today() - head.as_of).days
-        if age > self.stale_after_days:
-            notes.append(f"The newest information is from {head.source.published_label}, "
-                         f"{_ago(head.as_of, self.today())}: the situation may have changed.")
+        notes = self._age_note(head)
         if head.source.genre in {"opinion", "blog"} or head.modality in {"opinion",
                                                                           "speculation"}:
             notes.append(f"This comes from {describe_source(head.source)}.")
@@ -277,9 +285,8 @@ class Engine:
         if not facts:
             return self._no_facts("timeline", query, r)
         notes = self._fuzzy_note(query, r)
-        total = len(facts)
-        if total >= queries.TIMELINE_LIMIT:
-            total = await queries.count_facts(self.conn, r.ids, guild)
+        total = await self._total(facts, queries.TIMELINE_LIMIT, r.ids, guild)
+        if total > len(facts):
             notes.append(f"Showing the oldest {len(facts)} of {total} facts; `search` narrows "
                          "them down.")
         return Answer(command="timeline", query=query, place=r.place,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -282,10 +282,19 @@ class DateSpec(Frozen):
     def single_day(cls, day: date, basis: DateBasis = DateBasis.STATED) -> DateSpec:
         return cls(start=day, end=day, precision=Precision.DAY, basis=basis)
 
-    @classmethod
-    def window(cls, start: date, days: int, basis: DateBasis) -> DateSpec:
-        return cls(start=start, end=start + timedelta(days=days), precision=Precision.WEEK,
-                   basis=basis)
+    @property
+    def middle(self) -> date:
+        """The day a report speaks for: the day itself, or the middle of an inferred window."""
+        if self.start is None or self.end is None:
+            raise ValueError("an unknown date has no middle")
+        return self.start + (self.end - self.start) / 2
+
+    @property
+    def publication_label(self) -> str:
+        """How a publication date reads: "14 Mar 2016", or "c. 10 Mar 2017" for a window."""
+        if self.precision is Precision.WEEK:
+            return "c. " + _format(self.middle, Precision.DAY)
+        return self.label
 
 
 Slug = Annotated[str, Field(pattern=SLUG, max_length=80)]
@@ -306,18 +315,13 @@ class Source(Frozen):
 
     @property
     def published_label(self) -> str:
-        if self.published.precision is Precision.WEEK:
-            return "c. " + _format(self.as_of, Precision.DAY)
-        return self.published.label
+        return self.published.publication_label
 
     @property
     def as_of(self) -> date:
         """The date a report speaks for: its publication day, or the middle of an inferred window
         (shown as "c. 10 Mar 2017")."""
-        start, end = self.published.start, self.published.end
-        if start is None or end is None:
-            raise ValueError(f"source {self.id} has no publication date")
-        return start + (end - start) / 2
+        return self.published.middle
 
     @property
     def latest_publication(self) -> date:

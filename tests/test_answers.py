@@ -135,7 +135,6 @@ async def test_a_timeline_longer_than_the_cap_says_what_it_shows(
     from bot.store import queries
 
     monkeypatch.setattr(queries, "TIMELINE_LIMIT", 2)
-    monkeypatch.setattr(queries.timeline_facts, "__defaults__", (2,))
     a = await engine.timeline("Mosul")
     assert [f.id for f in a.facts] == ["mosul-militias-offensive", "east-mosul-liberated"]
     assert "Showing the oldest 2 of 4 facts" in a.notes[-1]

@@ -230,7 +230,8 @@ async def test_a_place_with_only_background_has_no_headline(shipped: Engine) -> 
     assert a.place is not None and a.place.id == "iraq-jordan-border"
     assert a.headline is None and ids(a) == ["iraq-jordan-border-rutba-000"]
     assert a.notes == ["The store has only background about Iraq–Jordan border, "
-                       "no report on its situation."]
+                       "no report on its situation.", STALE[S000]]
+    assert a.message == "1 fact(s) about Iraq–Jordan border."
 
 
 # ------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import discord
 
 from bot.answers import place_context
 from bot.model import Answer, FactView, SourceRef
-from bot.render.text import fact_tag, source_line
+from bot.render.text import fact_tag, place_title, source_line
 
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
@@ -65,15 +65,7 @@ def _title(answer: Answer) -> str:
     if answer.place is None:
         return {"search": "Search", "sources": "Sources", "source": "Source",
                 "places": "Places", "help": "sitrep · help"}.get(answer.command, "sitrep")
-    title = answer.place.name
-    if place_context(answer.place):
-        title += f" · {place_context(answer.place)}"
-    if answer.as_of and answer.sources:
-        newest = max(answer.sources, key=lambda s: s.published)
-        label = newest.published_label if answer.command != "status" else \
-            answer.sources[0].published_label
-        title += f" · as of {label}"
-    return cut(title, TITLE_MAX)
+    return cut(place_title(answer), TITLE_MAX)
 
 
 def _fact_entry(fact: FactView, number: int, place_id: str | None, quote: bool) -> str:

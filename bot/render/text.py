@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 
 from bot.answers import place_context
-from bot.model import Answer, FactView, SourceRef
+from bot.model import Answer, DateSpec, FactView, SourceRef
 
 DATE_WIDTH = 16
 WIDTH = 100
@@ -52,7 +52,7 @@ def fact_line(fact: FactView, footnote: int, place_id: str | None) -> str:
 
 def render_text(answer: Answer) -> str:
     out: list[str] = []
-    if (answer.error and answer.error != "no_facts") or (answer.error and not answer.place):
+    if answer.error and (answer.error != "no_facts" or not answer.place):
         out.append(answer.message)
         if answer.suggestions:
             out.append("Did you mean: " + ", ".join(
@@ -60,12 +60,7 @@ def render_text(answer: Answer) -> str:
                 for s in answer.suggestions))
         return "\n".join(out)
     if answer.place:
-        title = answer.place.name
-        if place_context(answer.place):
-            title += f" · {place_context(answer.place)}"
-        if answer.as_of:
-            title += f" · as of {_as_of_label(answer)}"
-        out.append(title)
+        out.append(place_title(answer))
     if answer.error == "no_facts":
         out.append(answer.message)
         return "\n".join(out)
@@ -106,10 +101,16 @@ def render_text(answer: Answer) -> str:
     return "\n".join(out)
 
 
-def _as_of_label(answer: Answer) -> str:
-    for s in answer.sources:
-        if s.published == (answer.as_of.isoformat() if answer.as_of else None):
-            return s.published_label
-    from bot.model import DateSpec
-
-    return DateSpec.single_day(answer.as_of).label if answer.as_of else "-"
+def place_title(answer: Answer) -> str:
+    """"Mosul · Iraq, Nineveh · as of 9 Jul 2019": the title line of a place's answer, shared by
+    the text and Discord renderers. "As of" reads as its source's publication date does."""
+    assert answer.place is not None
+    title = answer.place.name
+    if place_context(answer.place):
+        title += f" · {place_context(answer.place)}"
+    if answer.as_of:
+        label = next((s.published_label for s in answer.sources
+                      if s.published == answer.as_of.isoformat()),
+                     DateSpec.single_day(answer.as_of).label)
+        title += f" · as of {label}"
+    return title

@@ -59,7 +59,8 @@ async def _check(path: Path) -> int:
 
 async def restore(source: Path, db_path: Path) -> int:
     """Replace the store's content with the backup at ``source``, then migrate; return the
-    backup's schema version. Safe while the bot runs: its connection sees the restored data."""
+    backup's schema version. The copy is safe while the bot runs, but a running bot keeps its
+    cached answers and resolver until it restarts: restart it afterwards."""
     if not source.exists():  # noqa: ASYNC240
         raise StoreError(f"there is no backup at {source}")
     version = await _check(source)

@@ -54,12 +54,10 @@ def source_ref(row: sqlite3.Row) -> SourceRef:
     assert start is not None and end is not None
     published = DateSpec.model_construct(start=start, end=end,
                                          precision=Precision(row["published_precision"]))
-    mid = start + (end - start) / 2
-    label = f"c. {DateSpec.single_day(mid).label}" if published.precision is Precision.WEEK \
-        else published.label
     return SourceRef.model_construct(
         id=row["s_id"], outlet=row["outlet"], title=row["title"], genre=row["genre"],
-        author=row["author"], url=row["url"], published=mid.isoformat(), published_label=label)
+        author=row["author"], url=row["url"], published=published.middle.isoformat(),
+        published_label=published.publication_label)
 
 
 def place_ref(row: sqlite3.Row, prefix: str = "p_") -> PlaceRef:
@@ -120,29 +118,32 @@ STATUS_CANDIDATES = 24
 answer, few enough that a place with thousands of facts costs no more than one with ten."""
 
 
-async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
-                       limit: int = STATUS_CANDIDATES) -> list[FactView]:
-    """Newest reports first (by report date, then event date): what ``status`` draws on."""
+async def _place_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+                       order: str, limit: int) -> list[FactView]:
     marks, params = _in(place_ids)
     rows = await conn.execute_fetchall(
-        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
-        "ORDER BY f.as_of DESC, f.sort_date DESC, f.position LIMIT :limit",
+        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} ORDER BY {order} LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
     return await _views(list(rows))
+
+
+async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str],
+                       guild: int) -> list[FactView]:
+    """The ``STATUS_CANDIDATES`` newest reports first (by report date, then event date): what
+    ``status`` draws on."""
+    return await _place_facts(conn, place_ids, guild,
+                              "f.as_of DESC, f.sort_date DESC, f.position", STATUS_CANDIDATES)
 
 
 TIMELINE_LIMIT = 1000
 
 
-async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
-                         limit: int = TIMELINE_LIMIT) -> list[FactView]:
-    """Every visible fact in order of event date; undated ones sit at their report date."""
-    marks, params = _in(place_ids)
-    rows = await conn.execute_fetchall(
-        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
-        "ORDER BY f.sort_date, f.as_of, f.position, f.id LIMIT :limit",
-        {**params, "guild": guild, "limit": limit})
-    return await _views(list(rows))
+async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str],
+                         guild: int) -> list[FactView]:
+    """The first ``TIMELINE_LIMIT`` visible facts in order of event date; undated ones sit at
+    their report date, and facts of one date keep their article's order."""
+    return await _place_facts(conn, place_ids, guild,
+                              "f.sort_date, f.as_of, f.position, f.id", TIMELINE_LIMIT)
 
 
 async def count_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int) -> int:
@@ -214,10 +215,8 @@ async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str]) -> list[
 
 
 async def place_by_id(conn: aiosqlite.Connection, place_id: str) -> PlaceRef | None:
-    rows = list(await conn.execute_fetchall(
-        "SELECT id AS p_id, name AS p_name, country AS p_country, governorate AS p_gov, "
-        "kind AS p_kind FROM places WHERE id = ?", (place_id,)))
-    return place_ref(rows[0]) if rows else None
+    found = await places_by_ids(conn, [place_id])
+    return found[0] if found else None
 
 
 async def child_places(conn: aiosqlite.Connection) -> dict[str, list[str]]:
