@@ -31,6 +31,8 @@ STATUS_FACTS = 6
 SEARCH_RESULTS = 10
 ANSWER_CACHE = 128
 CACHE_FACTS_AT_MOST = 60
+RESOLVERS_KEPT = 8
+"""Resolvers kept in memory: the shared one plus those of the servers that added names lately."""
 MAX_QUERY = 100
 """Echoed queries are cut to this many characters: enough for any place name."""
 
@@ -104,6 +106,7 @@ class Engine:
         self.today = today
         self.prefix = prefix
         self._resolvers: dict[int, Resolver] = {}
+        self._own_names: dict[int, bool] = {}
         self._answers: OrderedDict[tuple[str, str, int, date], Answer] = OrderedDict()
         self._children: dict[str, list[str]] = {}
         self._lock = asyncio.Lock()
@@ -125,15 +128,24 @@ class Engine:
     async def close(self) -> None:
         await self.conn.close()
 
-    def invalidate(self) -> None:
-        """Forget cached answers; every write to the store must call this (``refresh`` does)."""
-        self._answers.clear()
+    def invalidate(self, guild: int | None = None, *, names: bool = False) -> None:
+        """Forget cached answers (of one server, or all); every write to the store must call this.
+        ``names``: the server's place names changed too, so its resolver is rebuilt on next use."""
+        if guild is None:
+            self._answers.clear()
+        else:
+            for key in [k for k in self._answers if k[2] == guild]:
+                del self._answers[key]
+        if names and guild:
+            self._resolvers.pop(guild, None)
+            self._own_names.pop(guild, None)
 
     async def refresh(self) -> None:
         """Reload the names and the place hierarchy after the store changed."""
         self.invalidate()
         self._children = await queries.child_places(self.conn)
         self._resolvers.clear()
+        self._own_names.clear()
         await self.resolver(0)
         # The resolver is hundreds of thousands of long-lived objects: move them out of the
         # cyclic collector's reach, or every full collection walks them all (~200 ms at 200k
@@ -143,17 +155,27 @@ class Engine:
         release_free_memory()
 
     async def resolver(self, guild: int) -> Resolver:
-        """The resolver for a server. Every server shares the curated and GeoNames names for now;
-        names a server adds itself come with moderation (issue 5), which will key this cache by
-        server. Built off the event loop: 200k names take long enough to stall it."""
-        guild = 0
+        """The resolver for a server: the shared one, unless the server has added places or names
+        of its own, in which case it gets one built from both (kept while those stay the same).
+        Built off the event loop: 200k names take long enough to stall it."""
+        if guild and not await self._has_own_names(guild):
+            guild = 0
         if guild not in self._resolvers:
             async with self._lock:
                 if guild not in self._resolvers:
                     friends = await queries.false_friends(self.conn)
                     self._resolvers[guild] = await asyncio.to_thread(
                         lambda: Resolver(queries.iter_name_entries(self.db_path, guild), friends))
+                    while len(self._resolvers) > RESOLVERS_KEPT:
+                        oldest = next(k for k in self._resolvers if k != 0)
+                        del self._resolvers[oldest]
         return self._resolvers[guild]
+
+    async def _has_own_names(self, guild: int) -> bool:
+        own = self._own_names.get(guild)
+        if own is None:
+            own = self._own_names[guild] = await queries.has_own_names(self.conn, guild)
+        return own
 
     def _descendants(self, place_id: str) -> list[str]:
         out, todo = [place_id], [place_id]
@@ -164,14 +186,14 @@ class Engine:
                     todo.append(child)
         return out
 
-    async def _suggestions(self, ids: Iterable[str]) -> list[PlaceRef]:
-        return await queries.places_by_ids(self.conn, list(dict.fromkeys(ids))[:5])
+    async def _suggestions(self, ids: Iterable[str], guild: int) -> list[PlaceRef]:
+        return await queries.places_by_ids(self.conn, list(dict.fromkeys(ids))[:5], guild)
 
     async def _resolve(self, command: str, query: str, guild: int,
                        place_id: str | None = None) -> _Resolved:
         query = query.strip()[:MAX_QUERY]
         if place_id is not None:  # a button or autocomplete choice that already names the place
-            place = await queries.place_by_id(self.conn, place_id)
+            place = await queries.place_by_id(self.conn, place_id, guild)
             if place is not None:
                 exact = Resolution("exact", place.id, 100.0, place.name, ())
                 return _Resolved(place, self._descendants(place.id), exact, None)
@@ -182,7 +204,7 @@ class Engine:
             # nothing close enough to guess: names that start like the query come first
             prefixed = [pid for pid, _ in resolver.complete(query, 5)]
             suggested = list(dict.fromkeys([*prefixed, *suggested]))[:5]
-        suggestions = await self._suggestions(suggested)
+        suggestions = await self._suggestions(suggested, guild)
 
         def fail(error: str, message: str) -> _Resolved:
             return _Resolved(None, [], res, Answer(command=command, query=query, error=error,
@@ -199,7 +221,7 @@ class Engine:
         if res.kind == "none" or res.place_id is None:
             hint = " Did you mean one of these?" if suggestions else ""
             return fail("unknown_place", f"No facts: “{query}” is not a place I know.{hint}")
-        place = await queries.place_by_id(self.conn, res.place_id)
+        place = await queries.place_by_id(self.conn, res.place_id, guild)
         if place is None:  # a name whose place was removed since the resolver was built
             return fail("unknown_place", f"No facts: “{query}” is not a place I know.")
         return _Resolved(place, self._descendants(place.id), res, None)

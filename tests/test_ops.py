@@ -21,6 +21,7 @@ from bot.answers import Engine
 from bot.config import load_settings
 from bot.store.backup import backup, restore
 from bot.store.db import StoreError
+from bot.store.schema import SCHEMA_VERSION
 from tests.conftest import ROOT
 
 
@@ -73,7 +74,7 @@ async def test_backup_while_writing_is_consistent_and_restores(store: Path,
     # wreck the live store's data, then restore
     with sqlite3.connect(store) as conn:
         conn.execute("DELETE FROM facts WHERE place_id = 'mosul'")
-    assert await restore(tmp_path / "b1.db", store) == 1
+    assert await restore(tmp_path / "b1.db", store) == SCHEMA_VERSION
     engine = await Engine.open(store)
     try:
         assert (await engine.status("Mosul")).model_dump() == before

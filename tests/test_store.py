@@ -140,24 +140,31 @@ def test_concurrent_builds_do_not_corrupt(tmp_path: Path, fixture_data: Path) ->
 
 async def test_an_old_store_upgrades_at_start_keeping_moderator_rows(tmp_path: Path,
                                                                      fixture_data: Path) -> None:
-    """A store left at the first schema version by an older sitrep, holding a row added at run
-    time, is migrated when a newer one opens it, and the row survives."""
+    """A store at the first schema version, as the first release left it, holding a place and a
+    name a moderator added, is migrated when a newer sitrep opens it: the rows survive and the
+    moderation tables arrive."""
     from bot.answers import Engine
 
     db = tmp_path / "old.db"
     conn = await connect(db)
     try:
         assert await migrate(conn, target=1) == 1
+        await conn.execute(
+            "INSERT INTO places(id, guild_id, origin, name, kind) VALUES ('qaraqosh', 5, 'added', "
+            "'Qaraqosh', 'town')")
+        await conn.execute("INSERT INTO place_names(place_id, name, guild_id, origin) "
+                           "VALUES ('qaraqosh', 'Bakhdida', 5, 'added')")
     finally:
         await conn.close()
     await build_store(db, SEEDS, fixture_data)
-    with sqlite3.connect(db) as raw:
-        raw.execute("PRAGMA user_version = 1")  # as the first release left it
-        raw.execute("INSERT INTO place_names(place_id, name, guild_id, origin) "
-                    "VALUES ('mosul', 'Mossul', 5, 'added')")
     engine = await Engine.open(db)
     try:
         assert await schema_version(engine.conn) == SCHEMA_VERSION
+        resolver = await engine.resolver(5)
+        assert resolver.resolve("Bakhdida").place_id == "qaraqosh"
+        assert (await engine.resolver(6)).resolve("Bakhdida").place_id != "qaraqosh"
     finally:
         await engine.close()
-    assert _sql(db, "SELECT name FROM place_names WHERE guild_id = 5") == [("Mossul",)]
+    assert _sql(db, "SELECT name FROM place_names WHERE guild_id = 5") == [("Bakhdida",)]
+    assert _sql(db, "SELECT count(*) FROM changes") == [(0,)]
+    assert _sql(db, "PRAGMA integrity_check") == [("ok",)]

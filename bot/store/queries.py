@@ -35,7 +35,9 @@ f.id, f.summary, f.quote, f.status, f.attribution, f.hedged, f.modality, f.event
 FACT_JOINS = "JOIN places p ON p.id = f.place_id JOIN sources s ON s.id = f.source_id"
 FACT_SELECT = f"SELECT {FACT_FIELDS} FROM facts f {FACT_JOINS}"
 
-VISIBLE = "f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated'"
+VISIBLE = ("f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated' AND NOT EXISTS "
+           "(SELECT 1 FROM fact_hidden h WHERE h.guild_id = :guild AND h.fact_id = f.id)")
+"""What a server sees: the shared facts it has not retired for itself, and its own live facts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,27 +204,30 @@ async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
     return [(view(r), r["snip"]) for r in rows]
 
 
-async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str]) -> list[PlaceRef]:
-    """Several places in one round trip, in the order asked (unknown ids left out)."""
+async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str],
+                        guild: int) -> list[PlaceRef]:
+    """Several places in one round trip, in the order asked; ids that are unknown, or belong to
+    another server, are left out."""
     if not ids:
         return []
     marks, params = _in(ids)
     rows = await conn.execute_fetchall(
         f"SELECT id AS p_id, name AS p_name, country AS p_country, governorate AS p_gov, "
-        f"kind AS p_kind FROM places WHERE id IN ({marks})", params)
+        f"kind AS p_kind FROM places WHERE id IN ({marks}) AND guild_id IN (0, :guild)",
+        {**params, "guild": guild})
     found = {r["p_id"]: place_ref(r) for r in rows}
     return [found[i] for i in ids if i in found]
 
 
-async def place_by_id(conn: aiosqlite.Connection, place_id: str) -> PlaceRef | None:
-    found = await places_by_ids(conn, [place_id])
+async def place_by_id(conn: aiosqlite.Connection, place_id: str, guild: int) -> PlaceRef | None:
+    found = await places_by_ids(conn, [place_id], guild)
     return found[0] if found else None
 
 
 async def child_places(conn: aiosqlite.Connection) -> dict[str, list[str]]:
     """Parent id -> ids of its parts; small (only curated parts of cities have parents)."""
     rows = await conn.execute_fetchall(
-        "SELECT parent_id, id FROM places WHERE parent_id IS NOT NULL ORDER BY id")
+        "SELECT parent_id, id FROM places WHERE parent_id IS NOT NULL AND guild_id = 0 ORDER BY id")
     children: dict[str, list[str]] = {}
     for parent, child in rows:
         children.setdefault(parent, []).append(child)
@@ -263,6 +268,14 @@ def iter_name_entries(db_path: Path, guild: int = 0) -> Iterator[NameEntry]:
                 yield NameEntry(place_id, name, *rank)
     finally:
         conn.close()
+
+
+async def has_own_names(conn: aiosqlite.Connection, guild: int) -> bool:
+    """Whether a server added places or names of its own (and so needs its own resolver)."""
+    rows = await conn.execute_fetchall(
+        "SELECT EXISTS (SELECT 1 FROM place_names WHERE guild_id = :g AND guild_id <> 0) "
+        "OR EXISTS (SELECT 1 FROM places WHERE guild_id = :g AND guild_id <> 0)", {"g": guild})
+    return bool(next(iter(rows))[0])
 
 
 async def false_friends(conn: aiosqlite.Connection) -> list[tuple[str, str, str | None]]:

@@ -129,6 +129,79 @@ MIGRATIONS: tuple[str, ...] = (
         VALUES (new.rowid, new.summary, new.quote, coalesce(new.attribution, ''));
     END;
     """,
+    # 2: moderation. What moderators change is kept as an append-only log of changes (who, when,
+    # before, after) beside the current state; a shared fact is hidden per server instead of
+    # being changed; watches, each server's settings and the review queue of ingested articles.
+    """
+    CREATE TABLE fact_hidden (
+        guild_id INTEGER NOT NULL CHECK (guild_id <> 0),
+        fact_id  TEXT NOT NULL REFERENCES facts(id) ON DELETE CASCADE,
+        PRIMARY KEY (guild_id, fact_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE changes (
+        id       INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL CHECK (guild_id <> 0),
+        at       TEXT NOT NULL,
+        actor    INTEGER NOT NULL,
+        action   TEXT NOT NULL,
+        subject  TEXT NOT NULL,  -- "fact:<id>", "place:<id>", "alias:<place>:<name>", ...
+        before   TEXT,           -- JSON of the subject before the change; NULL if it did not exist
+        after    TEXT,           -- JSON after; NULL if it no longer exists
+        reverts  INTEGER REFERENCES changes(id)
+    ) STRICT;
+    CREATE INDEX changes_subject ON changes(guild_id, subject, id);
+    CREATE INDEX changes_actor ON changes(guild_id, actor, id);
+    CREATE UNIQUE INDEX changes_reverted_once ON changes(reverts) WHERE reverts IS NOT NULL;
+    CREATE TRIGGER changes_no_update BEFORE UPDATE ON changes BEGIN
+        SELECT RAISE(ABORT, 'the change log is append-only');
+    END;
+    CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes BEGIN
+        SELECT RAISE(ABORT, 'the change log is append-only');
+    END;
+
+    CREATE TABLE watches (
+        guild_id   INTEGER NOT NULL CHECK (guild_id <> 0),
+        channel_id INTEGER NOT NULL,
+        place_id   TEXT NOT NULL REFERENCES places(id) ON DELETE CASCADE,
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (guild_id, place_id, channel_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE guild_settings (
+        guild_id       INTEGER PRIMARY KEY CHECK (guild_id <> 0),
+        modlog_channel INTEGER
+    ) STRICT;
+
+    CREATE TABLE candidates (
+        id          INTEGER PRIMARY KEY,
+        guild_id    INTEGER NOT NULL CHECK (guild_id <> 0),
+        source_id   TEXT NOT NULL REFERENCES sources(id),
+        place_id    TEXT NOT NULL REFERENCES places(id),
+        quote       TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        summary     TEXT NOT NULL,
+        attribution TEXT,
+        hedged      INTEGER NOT NULL CHECK (hedged IN (0, 1)),
+        hints       TEXT NOT NULL,  -- JSON: matched name, date words, hedge words
+        event       TEXT NOT NULL,  -- JSON of the DateSpec
+        status      TEXT,
+        state       TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'approved', 'rejected')),
+        created_at  TEXT NOT NULL,
+        created_by  INTEGER NOT NULL,
+        decided_at  TEXT,
+        decided_by  INTEGER,
+        fact_id     TEXT
+    ) STRICT;
+    CREATE INDEX candidates_queue ON candidates(guild_id, state, id);
+
+    -- "does this server have names of its own?" without scanning the shared ones
+    CREATE INDEX place_names_own ON place_names(guild_id) WHERE guild_id <> 0;
+    CREATE INDEX places_own ON places(guild_id) WHERE guild_id <> 0;
+    CREATE INDEX facts_own ON facts(guild_id) WHERE guild_id <> 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
