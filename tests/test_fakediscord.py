@@ -2,7 +2,9 @@
 
 A throwaway bot (not sitrep's) exercises each path a real bot uses: login and READY, prefix
 commands, hybrid and slash commands, autocomplete, buttons, modals, deferred responses,
-rate limits and server errors, gateway disconnects with RESUME, and the message content intent.
+rate limits and server errors, gateway disconnects with RESUME, the message content intent,
+users' attachments (in messages, slash command options and modal file uploads) and the
+commands' default member permissions and contexts.
 """
 
 from __future__ import annotations
@@ -26,13 +28,31 @@ from fakediscord import (
     INTENT_MESSAGE_CONTENT,
     MESSAGE_FLAG_EPHEMERAL,
     FakeDiscord,
+    FakeRole,
+    Overwrite,
     fake_discord,
     running_bot,
 )
 from fakediscord.gateway import ZlibStreamCompressor, ZstdStreamCompressor
 
 MESSAGES = r"/channels/\d+/messages"
-SLASH_COMMANDS = ["echo", "slow", "progress", "feedback", "whois", "late"]
+SLASH_COMMANDS = [
+    "echo",
+    "slow",
+    "progress",
+    "feedback",
+    "whois",
+    "late",
+    "upload",
+    "evidence",
+    "purge",
+    "lockdown",
+    "mod",
+    "guildonly",
+]
+MANAGE_MESSAGES = discord.Permissions(manage_messages=True).value
+BAN_MEMBERS = discord.Permissions(ban_members=True).value
+ARTICLE = ("article.txt", b"Mosul retaken", "text/plain")
 
 
 class Confirm(discord.ui.View):
@@ -61,6 +81,20 @@ class Feedback(discord.ui.Modal, title="Feedback"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(f"Thanks: {self.text.value}", ephemeral=True)
+
+
+class Evidence(discord.ui.Modal, title="Evidence"):
+    """A modal with a file upload (up to two files) in a label."""
+
+    proof: discord.ui.Label[Evidence] = discord.ui.Label(
+        text="Proof", component=discord.ui.FileUpload(custom_id="probe:proof", max_values=2)
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        upload = self.proof.component
+        assert isinstance(upload, discord.ui.FileUpload)
+        sizes = [f"{a.filename}={len(await a.read())}" for a in upload.values]
+        await interaction.response.send_message(" ".join(sizes), ephemeral=True)
 
 
 class Probe(commands.Cog):
@@ -133,6 +167,57 @@ class Probe(commands.Cog):
     async def whois(self, interaction: discord.Interaction, user: discord.Member) -> None:
         roles = ",".join(r.name for r in user.roles if not r.is_default()) or "-"
         await interaction.response.send_message(f"{user.name}: {roles}")
+
+    @app_commands.command()
+    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        data = await file.read()
+        await interaction.response.send_message(
+            f"{file.filename} {file.content_type} {data.decode()}"
+        )
+
+    @app_commands.command()
+    async def evidence(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Evidence())
+
+    @app_commands.command()
+    @app_commands.default_permissions(manage_messages=True)
+    @app_commands.checks.has_permissions(manage_messages=True)
+    async def purge(self, interaction: discord.Interaction, reason: str | None = None) -> None:
+        await interaction.response.send_message(f"purged ({reason})", ephemeral=True)
+
+    @purge.autocomplete("reason")
+    async def purge_reason(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=r, value=r) for r in ("spam", "abuse")]
+
+    @purge.error
+    async def purge_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        assert isinstance(error, app_commands.MissingPermissions)
+        missing = ",".join(error.missing_permissions)
+        await interaction.response.send_message(f"missing {missing}", ephemeral=True)
+
+    @app_commands.command()
+    @app_commands.default_permissions()  # "0": administrators only
+    async def lockdown(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("locked")
+
+    @commands.hybrid_group()  # type: ignore[arg-type]  # discord.py overloads vs mypy
+    @app_commands.default_permissions(ban_members=True)
+    async def mod(self, ctx: commands.Context[commands.Bot]) -> None:
+        """Moderation."""
+
+    @mod.command()  # type: ignore[arg-type]
+    async def warn(self, ctx: commands.Context[commands.Bot], user: discord.Member) -> None:
+        """Warn a member."""
+        await ctx.send(f"warned {user.name}")
+
+    @app_commands.command()
+    @app_commands.guild_only()
+    async def guildonly(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("in a guild")
 
     @app_commands.command()
     async def late(self, interaction: discord.Interaction) -> None:
@@ -538,3 +623,196 @@ async def test_injected_502_is_html_and_recorded(server: FakeDiscord) -> None:
         async with http.get(url, headers=headers) as resp:
             assert resp.status == 200
     assert [(r.status, r.injected) for r in server.requests] == [(502, True), (200, False)]
+
+
+async def test_user_message_attachments_are_downloadable(
+    server: FakeDiscord, bot: ProbeBot
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(16)
+    message = await server.send_message(
+        server.channel_id,
+        server.member_id,
+        "sources attached",
+        attachments=[ARTICLE, ("chart.png", png, "image/png")],
+    )
+    article = message["attachments"][0]
+    assert article == {
+        "id": ANY,
+        "filename": "article.txt",
+        "size": 13,
+        "url": ANY,
+        "proxy_url": article["url"],
+        "content_type": "text/plain",
+        "flags": 0,
+    }
+    prefix = f"{server.base_url}/attachments/{server.channel_id}/{article['id']}/article.txt?ex="
+    assert article["url"].startswith(prefix)
+    await server.wait_until(lambda: bot.seen, what="the message")
+    seen = bot.seen[0].attachments
+    assert [(a.filename, a.size, a.content_type) for a in seen] == [
+        ("article.txt", 13, "text/plain"),
+        ("chart.png", len(png), "image/png"),
+    ]
+    assert await seen[0].read() == b"Mosul retaken"
+    assert await seen[1].read() == png
+    async with aiohttp.ClientSession() as http, http.get(article["url"]) as resp:
+        assert resp.status == 200 and resp.content_type == "text/plain"
+    assert server.unknown_routes == []
+
+
+async def test_bad_user_attachments_are_refused(server: FakeDiscord) -> None:
+    with pytest.raises(ValueError, match="at most 10 attachments"):
+        await server.send_message(server.channel_id, server.member_id, "", attachments=[ARTICLE] * 11)
+    with pytest.raises(ValueError, match="over the"):
+        big = ("big.bin", bytes(10 * 1024 * 1024 + 1), "application/octet-stream")
+        await server.send_message(server.channel_id, server.member_id, "", attachments=[big])
+    with pytest.raises(ValueError, match="expected"):
+        await server.send_message(
+            server.channel_id,
+            server.member_id,
+            "",
+            attachments=["article.txt"],  # type: ignore[list-item]
+        )
+    assert server.messages == {}
+
+
+async def test_attachments_follow_the_message_content_intent(server: FakeDiscord) -> None:
+    async with running_bot(server, ProbeBot(message_content=False)) as bot:
+        await server.send_message(server.channel_id, server.member_id, "", attachments=[ARTICLE])
+        mention = f"<@{server.bot_user_id}> look"
+        await server.send_message(server.channel_id, server.member_id, mention, attachments=[ARTICLE])
+        dm = server.dm_channel(server.member_id)
+        await server.send_message(dm.id, server.member_id, "", attachments=[ARTICLE])
+        await server.wait_until(lambda: len(bot.seen) == 3, what="three messages")
+        assert bot.seen[0].attachments == []  # blanked, like Discord
+        assert [a.filename for a in bot.seen[1].attachments] == ["article.txt"]  # mentions the bot
+        assert await bot.seen[2].attachments[0].read() == b"Mosul retaken"  # DMs are not blanked
+    assert len(server.channel_messages(server.channel_id)[0]["attachments"]) == 1
+
+
+async def test_slash_attachment_option(server: FakeDiscord, bot: ProbeBot) -> None:
+    upload = server.command("upload")
+    assert upload is not None and upload["options"][0]["type"] == 11
+    record = await server.invoke_slash(
+        server.guild_id, server.channel_id, server.member_id, "upload", {"file": ARTICLE}
+    )
+    assert record.content == "article.txt text/plain Mosul retaken"
+    data = record.payload["data"]
+    assert data["options"] == [{"name": "file", "type": 11, "value": ANY}]
+    attachment = data["resolved"]["attachments"][data["options"][0]["value"]]
+    assert attachment["ephemeral"] is True and attachment["size"] == 13
+    assert f"/ephemeral-attachments/{server.channel_id}/{attachment['id']}/" in attachment["url"]
+    assert server.attachment_data[int(attachment["id"])] == b"Mosul retaken"
+    with pytest.raises(ValueError, match="attachment option takes"):
+        await server.invoke_slash(
+            server.guild_id, server.channel_id, server.member_id, "upload", {"file": "x.txt"}
+        )
+
+
+async def test_modal_file_upload(server: FakeDiscord, bot: ProbeBot) -> None:
+    opened = await server.invoke_slash(
+        server.guild_id, server.channel_id, server.member_id, "evidence"
+    )
+    assert opened.modal is not None
+    files = [ARTICLE, ("b.txt", b"three", "text/plain")]
+    submitted = await server.submit_modal(opened.modal["custom_id"], {"probe:proof": files})
+    assert submitted.content == "article.txt=13 b.txt=5" and submitted.ephemeral
+    data = submitted.payload["data"]
+    proof = data["components"][0]["component"]
+    assert proof == {"type": 19, "custom_id": "probe:proof", "values": [ANY, ANY]}
+    assert sorted(data["resolved"]["attachments"]) == sorted(proof["values"])
+    with pytest.raises(ValueError, match="at most 2"):
+        await server.submit_modal(opened.modal["custom_id"], {"probe:proof": [ARTICLE] * 3})
+
+
+async def test_default_member_permissions_are_enforced(server: FakeDiscord) -> None:
+    guild = server.guild()
+    admin_role = FakeRole(server.ids.world(), "Admin", discord.Permissions(administrator=True).value)
+    guild.roles[admin_role.id] = admin_role
+    admin = server.add_user("admin", guild_id=server.guild_id, roles=[admin_role.id])
+    async with running_bot(server, ProbeBot()):
+        purge, mod = server.command("purge"), server.command("mod")
+        assert purge is not None and purge["default_member_permissions"] == str(MANAGE_MESSAGES)
+        assert mod is not None and mod["default_member_permissions"] == str(BAN_MEMBERS)
+        assert "default_member_permissions" not in mod["options"][0]  # only on the top level
+        lockdown = server.command("lockdown")
+        assert lockdown is not None and lockdown["default_member_permissions"] == "0"
+
+        where = (server.guild_id, server.channel_id)
+        with pytest.raises(PermissionError, match="manage_messages"):
+            await server.invoke_slash(*where, server.member_id, "purge")
+        with pytest.raises(PermissionError, match="/purge"):
+            await server.autocomplete(*where, server.member_id, "purge", {}, "reason")
+        with pytest.raises(PermissionError, match="ban_members"):
+            await server.invoke_slash(*where, server.member_id, "mod", {"user": server.owner_id}, "warn")
+        assert server.interactions == []  # nothing was dispatched
+        record = await server.invoke_slash(*where, server.moderator_id, "purge", {"reason": "x"})
+        assert record.content == "purged (x)"
+        choices = await server.autocomplete(*where, server.moderator_id, "purge", {}, "reason")
+        assert [c["value"] for c in choices] == ["spam", "abuse"]
+        record = await server.invoke_slash(
+            *where, server.moderator_id, "mod", {"user": server.member_id}, "warn"
+        )
+        assert record.content == "warned member"
+
+        with pytest.raises(PermissionError, match="administrators only"):
+            await server.invoke_slash(*where, server.moderator_id, "lockdown")
+        for user in (server.owner_id, admin.id):
+            assert (await server.invoke_slash(*where, user, "lockdown")).content == "locked"
+
+        # A member overwrite grants Manage Messages in #mod-log only.
+        mod_log = guild.channels[server.mod_channel_id]
+        mod_log.overwrites.append(Overwrite(server.member_id, 1, allow=MANAGE_MESSAGES))
+        record = await server.invoke_slash(
+            server.guild_id, server.mod_channel_id, server.member_id, "purge"
+        )
+        assert record.content == "purged (None)"
+        with pytest.raises(PermissionError):
+            await server.invoke_slash(*where, server.member_id, "purge")
+        # Without View Channel no command can be used there at all.
+        mod_log.overwrites.append(Overwrite(server.guild_id, 0, deny=1 << 10))
+        mod_log.overwrites[0].allow = 0
+        with pytest.raises(PermissionError, match="View Channel"):
+            await server.invoke_slash(
+                server.guild_id, server.mod_channel_id, server.member_id, "echo", {"text": "x"}
+            )
+
+
+async def test_unenforced_permissions_reach_the_bot_check() -> None:
+    async with (
+        fake_discord(enforce_command_permissions=False) as server,
+        running_bot(server, ProbeBot()),
+    ):
+        record = await server.invoke_slash(
+            server.guild_id, server.channel_id, server.member_id, "purge"
+        )
+        assert record.content == "missing manage_messages" and record.ephemeral
+        dm = server.dm_channel(server.member_id)
+        record = await server.invoke_slash(None, dm.id, server.member_id, "guildonly")
+        assert record.responded
+        assert server.errors == []
+
+
+async def test_guild_only_command_in_dms(server: FakeDiscord, bot: ProbeBot) -> None:
+    command = server.command("guildonly")
+    assert command is not None
+    assert (command["dm_permission"], command["contexts"]) == (False, [0])
+    dm = server.dm_channel(server.member_id)
+    with pytest.raises(PermissionError, match="DM"):
+        await server.invoke_slash(None, dm.id, server.member_id, "guildonly")
+    assert server.interactions == []
+    record = await server.invoke_slash(None, dm.id, server.member_id, "echo", {"text": "dm"})
+    assert record.content == "dm" and record.payload["context"] == 1
+    record = await server.invoke_slash(
+        server.guild_id, server.channel_id, server.member_id, "guildonly"
+    )
+    assert record.content == "in a guild"
+
+
+async def test_dm_permission_false_without_contexts(server: FakeDiscord) -> None:
+    server.register_commands([{"name": "legacy", "description": "Old style", "dm_permission": False}])
+    dm = server.dm_channel(server.member_id)
+    with pytest.raises(PermissionError, match="a DM with the bot"):
+        await server.invoke_slash(None, dm.id, server.member_id, "legacy")
+    with pytest.raises(RuntimeError, match="no gateway session"):  # allowed, but no bot is up
+        await server.invoke_slash(server.guild_id, server.channel_id, server.member_id, "legacy")

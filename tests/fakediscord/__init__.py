@@ -52,7 +52,7 @@ from .records import (
     RecordedFile,
     RecordedRequest,
 )
-from .server import FakeDiscord, json_response
+from .server import FakeDiscord, Upload, json_response
 
 if TYPE_CHECKING:
     import discord
@@ -86,6 +86,7 @@ __all__ = [
     "Pings",
     "RecordedFile",
     "RecordedRequest",
+    "Upload",
     "World",
     "fake_discord",
     "json_response",

@@ -46,6 +46,7 @@ PRIVILEGED_INTENTS = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESS
 # -- permissions (values as computed by discord.Permissions) --------------------------------------
 PERM_ADMINISTRATOR = 1 << 3
 PERM_VIEW_CHANNEL = 1 << 10
+PERM_USE_APPLICATION_COMMANDS = 1 << 31
 ALL_PERMISSIONS = 8_866_461_766_385_663
 """``discord.Permissions.all().value``: what the guild owner and administrators have."""
 EVERYONE_PERMISSIONS = 448_894_716_993
@@ -66,6 +67,14 @@ MESSAGE_FLAG_EPHEMERAL = 1 << 6
 MESSAGE_FLAG_LOADING = 1 << 7
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+"""Bytes a user (without Nitro) may upload per file, and ``attachment_size_limit`` of interactions."""
+MESSAGE_ATTACHMENTS_MAX = 10
+"""Files per message."""
+
+# -- interaction context types (``contexts`` of a command, ``context`` of an interaction) --------
+CONTEXT_GUILD = 0
+CONTEXT_BOT_DM = 1
+CONTEXT_PRIVATE_CHANNEL = 2
 
 
 def utcnow_iso() -> str:

@@ -23,6 +23,14 @@ Behaviour modelled on Discord (see https://discord.com/developers/docs):
 * A RESUME replays the events the session missed, then RESUMED; an unknown or invalidated
   session gets INVALID_SESSION (``d: false``) and the client must IDENTIFY again.
 * The first followup after a deferred ("thinking") response replaces the thinking message.
+* Attachments (uploaded by the bot, posted by users, given to a slash command's attachment
+  option or a modal's file upload) are served from the fake's own "CDN" under ``/attachments/``
+  (or ``/ephemeral-attachments/`` for interaction uploads) with signed-URL-style query strings
+  (``?ex=...&is=...&hm=...&``), as Discord's CDN URLs have.
+* A member cannot invoke a command whose ``default_member_permissions`` they lack in that channel
+  (administrators and the owner always can; ``"0"`` means administrators only), nor one outside
+  its ``contexts`` (``dm_permission: false`` means guilds only); Discord does not even show it.
+  ``enforce_command_permissions=False`` dispatches such interactions anyway.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import hashlib
 import json
 import logging
 import math
+import mimetypes
 import re
 import secrets
 import time
@@ -39,6 +48,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -46,12 +56,16 @@ from .gateway import GatewayConnection, GatewaySession, make_compressor
 from .models import (
     ATTACHMENT_SIZE_LIMIT,
     CHANNEL_DM,
+    CONTEXT_BOT_DM,
+    CONTEXT_GUILD,
+    CONTEXT_PRIVATE_CHANNEL,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MEMBERS,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILD_PRESENCES,
     INTENT_MESSAGE_CONTENT,
     JSON,
+    MESSAGE_ATTACHMENTS_MAX,
     MESSAGE_FLAG_EPHEMERAL,
     MESSAGE_FLAG_LOADING,
     OP_HEARTBEAT,
@@ -64,6 +78,9 @@ from .models import (
     OP_REQUEST_GUILD_MEMBERS,
     OP_RESUME,
     OP_VOICE_STATE_UPDATE,
+    PERM_ADMINISTRATOR,
+    PERM_USE_APPLICATION_COMMANDS,
+    PERM_VIEW_CHANNEL,
     PRIVILEGED_INTENTS,
     FakeChannel,
     FakeGuild,
@@ -120,6 +137,12 @@ OPT_CHANNEL = 7
 OPT_ROLE = 8
 OPT_MENTIONABLE = 9
 OPT_NUMBER = 10
+OPT_ATTACHMENT = 11
+
+COMPONENT_FILE_UPLOAD = 19
+
+Upload = tuple[str, bytes, str]
+"""A file a user uploads: ``(filename, data, content_type)``."""
 
 ALL_DM_PERMISSIONS = 4_011_158_005_075_008
 """``discord.Permissions._dm_permissions().value``: app permissions reported in DMs."""
@@ -208,6 +231,7 @@ class FakeDiscord:
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         heartbeat_interval_ms: int = 41_250,
         interaction_deadline: float | None = 3.0,
+        enforce_command_permissions: bool = True,
     ) -> None:
         """Build the world.
 
@@ -215,7 +239,11 @@ class FakeDiscord:
         ``allowed_privileged_intents``: privileged intents the app is allowed; identifying with
         others closes the gateway with 4014, as on Discord. ``interaction_deadline``: seconds
         within which an interaction must be acknowledged (later callbacks get 404 Unknown
-        interaction, as on Discord); None disables the check.
+        interaction, as on Discord); None disables the check. ``enforce_command_permissions``:
+        refuse (with :class:`PermissionError`, dispatching nothing) to let a user invoke a
+        command Discord would not offer them: one whose ``default_member_permissions`` they
+        lack in the channel, or one used outside its ``contexts``. False dispatches the
+        interaction anyway, so a test can show that the bot's own check refuses.
         """
         self.ids = IdFactory()
         app_id = self.ids.world()
@@ -246,6 +274,7 @@ class FakeDiscord:
         self.allowed_privileged_intents = allowed_privileged_intents
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
+        self.enforce_command_permissions = enforce_command_permissions
 
         # Records.
         self.signal = Signal()
@@ -260,6 +289,9 @@ class FakeDiscord:
         self.reactions: dict[int, list[tuple[str, int]]] = {}
         """Reactions per message id: (emoji as in the URL, user id)."""
         self.attachment_data: dict[int, bytes] = {}
+        """The bytes of every attachment (bot uploads, users' files) by attachment id."""
+        self.attachment_content_types: dict[int, str] = {}
+        """The Content-Type the "CDN" serves each attachment with."""
         self.interactions: list[InteractionRecord] = []
         self._interactions_by_id: dict[int, InteractionRecord] = {}
         self.global_commands: dict[tuple[int, str], JSON] = {}
@@ -302,9 +334,10 @@ class FakeDiscord:
         app.router.add_route("*", r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
         app.router.add_get("/gateway", self._handle_gateway)
         app.router.add_get("/resume", self._handle_gateway)
-        app.router.add_get(
-            "/attachments/{channel_id}/{attachment_id}/{filename}", self._handle_attachment
-        )
+        for folder in ("attachments", "ephemeral-attachments"):
+            app.router.add_get(
+                f"/{folder}/{{channel_id}}/{{attachment_id}}/{{filename}}", self._handle_attachment
+            )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -606,12 +639,20 @@ class FakeDiscord:
         *,
         reply_to: int | None = None,
         embeds: list[JSON] | None = None,
+        attachments: Sequence[Upload] | None = None,
     ) -> JSON:
         """A user posts a message: store it and dispatch MESSAGE_CREATE; returns the message.
 
-        What the bot receives follows its intents (see the module docstring); the returned
-        payload is the full message.
+        ``attachments`` are files posted with it, each ``(filename, data, content_type)``; the
+        message gets Discord's attachment objects, whose ``url`` serves ``data`` (so
+        ``discord.Attachment.read()`` works). At most 10 files of at most 10 MiB each.
+        What the bot receives follows its intents (see the module docstring: without the
+        message content intent the attachments are blanked too); the returned payload is the
+        full message.
         """
+        uploads = [_upload(a) for a in attachments or ()]
+        if len(uploads) > MESSAGE_ATTACHMENTS_MAX:
+            raise ValueError(f"at most {MESSAGE_ATTACHMENTS_MAX} attachments per message")
         channel = self._channel(channel_id)
         guild = self.world.guild_of(channel_id)
         author = self.world.users[author_id]
@@ -624,7 +665,10 @@ class FakeDiscord:
             channel,
             author,
             {"content": content, "embeds": embeds or []},
-            files=[],
+            files=[
+                RecordedFile(f"files[{n}]", name, ctype, data)
+                for n, (name, data, ctype) in enumerate(uploads)
+            ],
             referenced=referenced,
             msg_type=MESSAGE_TYPE_REPLY if referenced else MESSAGE_TYPE_DEFAULT,
         )
@@ -660,11 +704,17 @@ class FakeDiscord:
         """A user runs ``/name`` (type 2 interaction) as registered by the bot.
 
         ``options`` is ``{name: value}`` (types come from the registered command; users,
-        channels and roles are given by id and resolved) or a list of raw option dicts.
-        ``subcommand`` is the path below the command, e.g. ``("fact", "add")``. With ``wait``
-        this returns once the bot has acknowledged the interaction (TimeoutError otherwise).
+        channels and roles are given by id and resolved; an attachment option takes
+        ``(filename, data, content_type)``, uploaded and put in ``resolved.attachments``) or a
+        list of raw option dicts. ``subcommand`` is the path below the command, e.g.
+        ``("fact", "add")``. With ``wait`` this returns once the bot has acknowledged the
+        interaction (TimeoutError otherwise).
+
+        PermissionError (nothing dispatched) if Discord would not let this user run the command
+        here: see ``enforce_command_permissions``.
         """
         command = self._require_command(name, guild_id)
+        self._check_command_access(command, guild_id, channel_id, user_id)
         path = (subcommand,) if isinstance(subcommand, str) else tuple(subcommand)
         opts, resolved = self._build_options(command, path, options, guild_id, channel_id)
         data: JSON = {"id": command["id"], "name": name, "type": 1}
@@ -699,8 +749,12 @@ class FakeDiscord:
         wait: bool = True,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
-        """A user runs a user (``type`` 2) or message (3) context-menu command on a target."""
+        """A user runs a user (``type`` 2) or message (3) context-menu command on a target.
+
+        PermissionError as for :meth:`invoke_slash`.
+        """
         command = self._require_command(name, guild_id, type)
+        self._check_command_access(command, guild_id, channel_id, user_id)
         resolved: JSON = {}
         if type == 2:
             resolved = self._resolve_user(guild_id, channel_id, target_id)
@@ -743,8 +797,10 @@ class FakeDiscord:
 
         ``options`` holds what is typed so far (the focused option's partial text included).
         Returns the choices the bot answered with (the record is ``interactions[-1]``).
+        PermissionError as for :meth:`invoke_slash` (Discord does not show the command at all).
         """
         command = self._require_command(name, guild_id)
+        self._check_command_access(command, guild_id, channel_id, user_id)
         path = (subcommand,) if isinstance(subcommand, str) else tuple(subcommand)
         opts, resolved = self._build_options(
             command, path, options, guild_id, channel_id, focused=focused
@@ -799,7 +855,7 @@ class FakeDiscord:
     async def submit_modal(
         self,
         custom_id: str,
-        values: Mapping[str, str | Sequence[str]],
+        values: Mapping[str, str | Sequence[str] | Upload | Sequence[Upload]],
         user_id: int | None = None,
         *,
         opened_by: InteractionRecord | None = None,
@@ -808,9 +864,11 @@ class FakeDiscord:
     ) -> InteractionRecord:
         """A user submits the modal ``custom_id`` the bot opened (type 5 interaction).
 
-        ``values`` maps the inputs' custom_ids to text (or to a list for selects); inputs not
-        given are submitted empty. The modal is found in the most recent interaction answered
-        with it (or ``opened_by``); the submitting user defaults to the one who opened it.
+        ``values`` maps the inputs' custom_ids to text (or to a list for selects, or to one or
+        a list of ``(filename, data, content_type)`` for a file upload, whose files go in
+        ``resolved.attachments``); inputs not given are submitted empty. The modal is found in
+        the most recent interaction answered with it (or ``opened_by``); the submitting user
+        defaults to the one who opened it.
         """
         source = opened_by
         if source is None:
@@ -826,10 +884,35 @@ class FakeDiscord:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"modal {custom_id!r} has no inputs {sorted(unknown)}")
+        file_inputs = {
+            str(c["custom_id"]): c
+            for c in _walk_components(modal.get("components") or [])
+            if c.get("type") == COMPONENT_FILE_UPLOAD and c.get("custom_id") is not None
+        }
+        submitted: dict[str, str | Sequence[str]] = {}
+        attachments: JSON = {}
+        for key, value in values.items():
+            if key not in file_inputs:
+                submitted[key] = value  # type: ignore[assignment]  # text or select values
+                continue
+            files = [_upload(value)] if _is_upload(value) else [_upload(v) for v in value]
+            most = int(file_inputs[key].get("max_values") or 1)
+            if len(files) > most:
+                raise ValueError(f"file upload {key!r} takes at most {most} file(s)")
+            ids = []
+            for filename, blob, ctype in files:
+                attachment = self._store_attachment(
+                    source.channel_id, filename, blob, ctype, ephemeral=True
+                )
+                attachments[attachment["id"]] = attachment
+                ids.append(attachment["id"])
+            submitted[key] = ids
         data: JSON = {
             "custom_id": custom_id,
-            "components": [_submitted(c, values) for c in modal.get("components") or []],
+            "components": [_submitted(c, submitted) for c in modal.get("components") or []],
         }
+        if attachments:
+            data["resolved"] = {"attachments": attachments}
         message = source.payload.get("message")
         record = await self._dispatch_interaction(
             INTERACTION_MODAL_SUBMIT,
@@ -1237,23 +1320,53 @@ class FakeDiscord:
         for n, upload in enumerate(files):
             index = re.sub(r"\D", "", upload.field) or str(n)
             meta = declared.get(index, {})
-            aid = self.ids.new()
-            self.attachment_data[aid] = upload.data
             filename = str(meta.get("filename") or upload.filename)
-            url = f"{self.base_url}/attachments/{channel_id}/{aid}/{filename}"
-            attachment: JSON = {
-                "id": str(aid),
-                "filename": filename,
-                "size": len(upload.data),
-                "url": url,
-                "proxy_url": url,
-                "content_type": upload.content_type,
-                "flags": 0,
-            }
+            attachment = self._store_attachment(
+                channel_id, filename, upload.data, upload.content_type
+            )
             if meta.get("description") is not None:
                 attachment["description"] = meta["description"]
             result.append(attachment)
         return result
+
+    def _store_attachment(
+        self,
+        channel_id: int,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        *,
+        ephemeral: bool = False,
+    ) -> JSON:
+        """Keep a file for the "CDN" and return its attachment object.
+
+        ``ephemeral`` is for files given to an interaction (a slash command's attachment
+        option, a modal's file upload): Discord marks those ``ephemeral`` and serves them from
+        ``/ephemeral-attachments/``. URLs carry signed-URL-style ``ex``/``is``/``hm`` parameters,
+        as Discord's CDN URLs do, so code must not take the URL's end for the file name.
+        """
+        aid = self.ids.new()
+        self.attachment_data[aid] = bytes(data)
+        self.attachment_content_types[aid] = content_type
+        folder = "ephemeral-attachments" if ephemeral else "attachments"
+        issued = int(time.time())
+        signature = hashlib.sha256(f"{aid}:{issued}".encode()).hexdigest()
+        url = (
+            f"{self.base_url}/{folder}/{channel_id}/{aid}/{quote(filename)}"
+            f"?ex={issued + 86_400:x}&is={issued:x}&hm={signature}&"
+        )
+        attachment: JSON = {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+            "flags": 0,
+        }
+        if ephemeral:
+            attachment["ephemeral"] = True
+        return attachment
 
     def _apply_edit(self, msg: JSON, body: JSON, files: list[RecordedFile]) -> None:
         """Apply an edit body to a stored message in place."""
@@ -1346,6 +1459,61 @@ class FakeDiscord:
                 f"(registered: {known}); sync the bot's command tree first"
             )
         return command
+
+    def _check_command_access(
+        self, command: JSON, guild_id: int | None, channel_id: int, user_id: int
+    ) -> None:
+        """PermissionError if Discord would not let ``user_id`` invoke ``command`` here.
+
+        Global commands are limited to their ``contexts`` (or to guilds by
+        ``dm_permission: false``). In a guild the member needs View Channel and Use Application
+        Commands in the channel and every permission in ``default_member_permissions``
+        (``"0"``: none but administrators); administrators and the owner always pass.
+        Per-guild command permission overrides (Server Settings > Integrations) are not modelled.
+        """
+        if not self.enforce_command_permissions:
+            return
+        channel = self._channel(channel_id)
+        guild = self.world.guilds.get(guild_id) if guild_id is not None else None
+        label = f"/{command['name']}" if int(command.get("type") or 1) == 1 else command["name"]
+        if guild is not None:
+            context = CONTEXT_GUILD
+        else:
+            context = CONTEXT_BOT_DM if channel.type == CHANNEL_DM else CONTEXT_PRIVATE_CHANNEL
+        contexts = command.get("contexts")
+        if contexts is None and command.get("dm_permission") is False:
+            contexts = [CONTEXT_GUILD]
+        if not command.get("guild_id") and contexts is not None and context not in contexts:
+            where = {CONTEXT_GUILD: "a guild", CONTEXT_BOT_DM: "a DM with the bot"}
+            raise PermissionError(
+                f"{label} cannot be used in {where.get(context, 'a private channel')}: its "
+                f"contexts are {contexts} (dm_permission {command.get('dm_permission')}), so "
+                "Discord does not offer it there"
+            )
+        if guild is None or user_id not in guild.members or channel.guild_id != guild.id:
+            return  # DMs have no member permissions; bad ids are reported when dispatching
+        perms = guild.permissions_in(user_id, channel_id)
+        if perms & PERM_ADMINISTRATOR:
+            return
+        user = self.world.users[user_id].username
+        needed = PERM_VIEW_CHANNEL | PERM_USE_APPLICATION_COMMANDS
+        if perms & needed != needed:
+            raise PermissionError(
+                f"{user} ({user_id}) cannot use application commands in channel {channel_id} "
+                "(View Channel and Use Application Commands are needed)"
+            )
+        raw = command.get("default_member_permissions")
+        if raw is None:
+            return
+        required = int(raw)
+        missing = required & ~perms
+        if required == 0 or missing:
+            what = "administrators only" if required == 0 else _permission_names(missing)
+            raise PermissionError(
+                f"{user} ({user_id}) may not use {label} in channel {channel_id}: its "
+                f"default_member_permissions is {raw} ({what}), so Discord does not offer it "
+                "(FakeDiscord(enforce_command_permissions=False) dispatches it anyway)"
+            )
 
     def _resolve_user(self, guild_id: int | None, channel_id: int, user_id: int) -> JSON:
         resolved: JSON = {"users": {str(user_id): self.world.users[user_id].payload()}}
@@ -1445,6 +1613,17 @@ class FakeDiscord:
             return float(value)
         if otype == OPT_BOOLEAN:
             return bool(value)
+        if otype == OPT_ATTACHMENT:
+            if not _is_upload(value):
+                raise ValueError(
+                    f"an attachment option takes (filename, data, content_type), not {value!r}"
+                )
+            filename, blob, content_type = _upload(value)
+            attachment = self._store_attachment(
+                channel_id, filename, blob, content_type, ephemeral=True
+            )
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            return attachment["id"]
         if otype in (OPT_USER, OPT_MENTIONABLE) and int(value) in self.world.users:
             extra = self._resolve_user(guild.id if guild else None, channel_id, int(value))
             for key, entries in extra.items():
@@ -1919,7 +2098,9 @@ class FakeDiscord:
             self.commands_created += 1
         command.setdefault("type", 1)
         command.setdefault("description", "")
-        command.setdefault("default_member_permissions", None)
+        permissions = command.get("default_member_permissions")
+        # discord.py sends an int; Discord stores and returns a string (or null).
+        command["default_member_permissions"] = None if permissions is None else str(permissions)
         command.setdefault("nsfw", False)
         command.setdefault("name_localizations", None)
         command.setdefault("description_localizations", None)
@@ -1929,6 +2110,7 @@ class FakeDiscord:
             command["guild_id"] = guild
         else:
             command.setdefault("contexts", None)
+            command.setdefault("dm_permission", True)
             command.setdefault("integration_types", [0])
         scope[(int(command["type"]), str(command["name"]))] = command
         return command
@@ -2256,10 +2438,13 @@ class FakeDiscord:
         return no_content()
 
     async def _handle_attachment(self, request: web.Request) -> web.Response:
-        data = self.attachment_data.get(int(request.match_info["attachment_id"]))
+        """The "CDN": an attachment's bytes with its content type (the query is ignored)."""
+        aid = int(request.match_info["attachment_id"])
+        data = self.attachment_data.get(aid)
         if data is None:
             return web.Response(status=404, text="not found")
-        return web.Response(body=data, content_type="application/octet-stream")
+        content_type = self.attachment_content_types.get(aid) or "application/octet-stream"
+        return web.Response(body=data, headers={"Content-Type": content_type})
 
     # -------------------------------------------------------------------------- interactions
     async def _interaction_callback(self, call: _Call) -> web.Response:
@@ -2539,6 +2724,43 @@ def _walk_components(components: Sequence[JSON]) -> Iterable[JSON]:
         if isinstance(component.get("accessory"), dict):
             children.append(component["accessory"])
         yield from _walk_components(children)
+
+
+def _is_upload(value: object) -> bool:
+    """Whether ``value`` looks like one ``(filename, data[, content_type])`` upload."""
+    return (
+        isinstance(value, tuple)
+        and len(value) in (2, 3)
+        and isinstance(value[0], str)
+        and isinstance(value[1], bytes | bytearray)
+    )
+
+
+def _upload(value: Any) -> Upload:
+    """Check one upload given by a test: ``(filename, data, content_type)``.
+
+    The content type may be left out (``(filename, data)``); it is then guessed from the name.
+    ValueError for an empty name, a file over 10 MiB (a user's limit) or anything else.
+    """
+    if not _is_upload(value):
+        raise ValueError(f"expected (filename, data, content_type), got {value!r}")
+    filename, data = value[0], bytes(value[1])
+    content_type = value[2] if len(value) == 3 else None
+    if not filename or "/" in filename:
+        raise ValueError(f"bad attachment filename {filename!r}")
+    if len(data) > ATTACHMENT_SIZE_LIMIT:
+        raise ValueError(f"{filename}: {len(data)} bytes is over the {ATTACHMENT_SIZE_LIMIT} limit")
+    if content_type is None:
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return filename, data, str(content_type)
+
+
+def _permission_names(value: int) -> str:
+    """``"manage_messages, ban_members"``: the names discord.py gives the bits of ``value``."""
+    import discord
+
+    names = [name for name, on in discord.Permissions(value) if on]
+    return ", ".join(names) or str(value)
 
 
 def _submitted(component: JSON, values: Mapping[str, str | Sequence[str]]) -> JSON:
