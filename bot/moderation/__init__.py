@@ -1,0 +1,1 @@
+"""Moderation: tools that help moderators turn sources into curated facts."""
