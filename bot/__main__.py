@@ -1,14 +1,19 @@
-"""The ``sitrep`` command line: run | console | ask | build | check.
+"""The ``sitrep`` command line: run | console | ask | build | check | export | import.
 
 ``sitrep run`` is the main job: the Discord bot when a token is set, otherwise the console on the
 embedded store. Every subcommand that answers questions builds the store first when it is missing or
 older than the curated files, so a fresh checkout needs no separate build step.
+
+``sitrep export --guild ID [--format json|csv] [-o FILE]`` writes one server's own data (JSON, for
+``sitrep import FILE --guild ID``) or everything it sees (CSV, for spreadsheets); see
+``bot.store.exchange``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sqlite3
 import sys
@@ -24,6 +29,7 @@ from bot.render.text import render_text
 from bot.store.backup import backup, restore
 from bot.store.build import BuildError, build_store, store_is_current
 from bot.store.db import StoreError, connect
+from bot.store.exchange import ImportProblems, export_csv, export_json, import_json
 
 log = logging.getLogger("sitrep")
 
@@ -168,6 +174,71 @@ async def cmd_restore(settings: Settings, source: Path) -> int:
     return 0
 
 
+CLI_ACTOR = 0
+"""Who the change log names for an import from the command line: no Discord user did it."""
+
+
+async def export_text(settings: Settings, guild: int, fmt: str) -> str:
+    await ensure_store(settings, quiet=True)
+    conn = await connect(settings.database)
+    try:
+        if fmt == "csv":
+            return await export_csv(conn, guild)
+        return json.dumps(await export_json(conn, guild), ensure_ascii=False, indent=2) + "\n"
+    finally:
+        await conn.close()
+
+
+def cmd_export(settings: Settings, guild: int, fmt: str, target: Path | None) -> int:
+    text = asyncio.run(export_text(settings, guild, fmt))
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        # newline="" keeps the CSV's CRLF row ends as the csv module wrote them
+        target.write_text(text, encoding="utf-8", newline="")
+        print(f"exported server {guild} ({fmt}) to {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(settings: Settings, guild: int, source: Path) -> int:
+    """Import a JSON export; print each change, or each problem (and change nothing)."""
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"{source}: cannot read it as JSON: {exc}", file=sys.stderr)
+        return 1
+    try:
+        lines = asyncio.run(import_lines(settings, guild, data))
+    except ImportProblems as exc:
+        for problem in exc.problems:
+            print(f"{source}: {problem}")
+        print(f"{len(exc.problems)} problem(s); nothing was imported.", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+async def import_lines(settings: Settings, guild: int, data: object) -> list[str]:
+    await ensure_store(settings, quiet=True)
+    conn = await connect(settings.database)
+    try:
+        return (await import_json(conn, guild, data, CLI_ACTOR)).lines()
+    finally:
+        await conn.close()
+
+
+def _server_id(text: str) -> int:
+    """A Discord server id; 0 is the shared curated store, which is not a server's layer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a server id: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("a server id is a positive number (0 is the shared store)")
+    return value
+
+
 async def cmd_run(settings: Settings) -> int:
     if not settings.has_token:
         log.info("SITREP_DISCORD_TOKEN is not set: starting the console on the embedded store")
@@ -193,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     backup_cmd.add_argument("file", type=Path)
     restore_cmd = sub.add_parser("restore", help="put a backup back (and upgrade it)")
     restore_cmd.add_argument("file", type=Path)
+    export = sub.add_parser("export", help="one server's data: its own (json) or all it sees (csv)")
+    export.add_argument("--guild", type=_server_id, required=True, help="the Discord server id")
+    export.add_argument("--format", choices=("json", "csv"), default="json",
+                        help="json: the server's own rows, for import; csv: every fact it sees")
+    export.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    import_cmd = sub.add_parser("import", help="add a JSON export to a server's own data")
+    import_cmd.add_argument("file", type=Path)
+    import_cmd.add_argument("--guild", type=_server_id, required=True, help="the Discord server id")
     return parser
 
 
@@ -224,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_backup(settings, args.file))
         if command == "restore":
             return asyncio.run(cmd_restore(settings, args.file))
+        if command == "export":
+            return cmd_export(settings, args.guild, args.format, args.output)
+        if command == "import":
+            return cmd_import(settings, args.guild, args.file)
         return asyncio.run(cmd_run(settings))
     except BuildError as exc:
         for problem in exc.problems:

@@ -20,6 +20,11 @@ SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 """Ids of places and facts are slugs so that they can be typed in commands and used in URLs."""
 
 
+class Refused(Exception):
+    """A request that cannot be carried out as asked: bad input, or a change the store refuses.
+    ``str()`` is a short sentence for the user; nothing was changed."""
+
+
 class Frozen(BaseModel):
     """Base for value objects: immutable, and strict about unknown keys so that typos in YAML fail."""
 
@@ -262,6 +267,24 @@ class DateSpec(Frozen):
                   Qualifier.ABOUT: "~"}[self.qualifier]
         return prefix + core
 
+    @property
+    def compact(self) -> str:
+        """The compact form curators write and ``parse_text`` reads back: "2016-10", "by 2016",
+        "2017-03-08/2017-03-13", "unknown"."""
+        if self.precision is Precision.UNKNOWN or self.start is None or self.end is None:
+            return "unknown"
+        if self.precision in (Precision.WEEK, Precision.RANGE):
+            core = f"{self.start.isoformat()}/{self.end.isoformat()}"
+        elif self.precision is Precision.YEAR:
+            core = str(self.start.year)
+        elif self.precision is Precision.MONTH:
+            core = self.start.isoformat()[:7]
+        else:
+            core = self.start.isoformat()
+        prefix = {Qualifier.ON: "", Qualifier.BY: "by ", Qualifier.SINCE: "since ",
+                  Qualifier.ABOUT: "~"}[self.qualifier]
+        return prefix + core
+
     def sort_key(self, fallback: date) -> str:
         """ISO date used to order a timeline: ``by`` sorts at its end, unknown at the report date."""
         if self.precision is Precision.UNKNOWN or self.start is None or self.end is None:
@@ -370,7 +393,9 @@ class Fact(Frozen):
     id: Slug
     place: Slug
     source: str
-    quote: str = Field(min_length=3)
+    quote: str = Field(default="", max_length=1000)
+    """Verbatim from the source. Curated facts always have one (``sitrep check``); a moderator may
+    add a fact without one, and answers then say that no quote was recorded."""
     summary: str = Field(min_length=3, max_length=300)
     attribution: str | None = None
     hedged: bool = False

@@ -70,3 +70,12 @@ def test_fact_accepts_flat_event_basis_and_rejects_unknown_status_and_keys() -> 
         Fact.model_validate({**base, "sumary": "typo"})
     with pytest.raises(ValidationError):
         Fact.model_validate({**base, "id": "Not A Slug"})
+
+
+@pytest.mark.parametrize("text", ["2016-10-17", "2016-10", "2016", "by 2017-03", "since 2017-01",
+                                  "~2017-03", "2017-03-08/2017-03-13", "2016-01-01/2016-03-31",
+                                  "unknown"])
+def test_compact_form_reads_back_as_itself(text: str) -> None:
+    spec = DateSpec.model_validate(text)
+    assert spec.compact == text
+    assert DateSpec.model_validate(spec.compact) == spec

@@ -184,7 +184,9 @@ def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
         if source is None:
             bad(f"unknown source {fact.source!r}")
         else:
-            if fact.quote not in cur.texts[fact.source]:
+            if len(fact.quote.strip()) < 3:
+                bad("quote is missing: every curated fact quotes its source")
+            elif fact.quote not in cur.texts[fact.source]:
                 bad("quote is not an exact substring of its source text")
             start = fact.event.start
             if start is not None and start > source.latest_publication:

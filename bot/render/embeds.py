@@ -77,7 +77,7 @@ def _fact_entry(fact: FactView, number: int, place_id: str | None, quote: bool) 
         text += " *(contradicted by another report)*"
     line = f"**{fact.event_date.label}** · {text} {fact_tag(fact, number)}"
     if quote:
-        line += f"\n> “{cut(clean(fact.quote), 300)}”"
+        line += f"\n> “{cut(clean(fact.quote), 300)}”" if fact.quote else "\n> (no quote recorded)"
     return line
 
 

@@ -1,0 +1,76 @@
+"""Crash safety: a process killed with SIGKILL in the middle of a stream of moderator changes loses
+no change it acknowledged, and leaves a store that passes ``PRAGMA integrity_check``.
+
+The writer is a real process running the moderation service (what the Discord cog calls, and only
+after whose return the moderator gets a reply): it prints ``ack <fact id>`` after each change
+returns, exactly when a moderator would be told "Done"."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+WRITER = """
+import asyncio, sys
+from pathlib import Path
+from bot.answers import Engine
+from bot.moderation.service import Moderation
+
+async def main(db):
+    engine = await Engine.open(Path(db))
+    mod = await Moderation.open(engine)
+    src = (await mod.add_source(7, 1, title="Stream", outlet="Crash Wire",
+                                published="2 March 2020")).key
+    print("ack", src, flush=True)
+    for i in range(100000):
+        place = ("Mosul", "Ramadi", "Hit", "Fallujah")[i % 4]
+        change = await mod.add_fact(7, 1, place=place, date_text="2020-03-01", source=src,
+                                    summary=f"Streamed change number {i}.")
+        print("ack", change.key, i, flush=True)
+        if i % 3 == 0:
+            await mod.edit_fact(7, 1, change.key, summary=f"Edited change number {i}.")
+            print("ack-edit", change.key, i, flush=True)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_store: Path,
+                                                         tmp_path: Path) -> None:
+    db = tmp_path / "crash.db"
+    shutil.copy(shipped_store, db)
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    acks: list[list[str]] = []
+    deadline = time.monotonic() + 60
+    while len(acks) < 150 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        acks.append(line.split())
+    os.kill(proc.pid, signal.SIGKILL)
+    rest, err = proc.communicate(timeout=30)
+    acks += [line.split() for line in rest.splitlines() if line.strip()]
+    assert proc.returncode == -signal.SIGKILL, err
+    assert len(acks) >= 150, err
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        facts = dict(conn.execute("SELECT id, summary FROM facts WHERE guild_id = 7"))
+        logged = {row[0] for row in conn.execute(
+            "SELECT subject FROM changes WHERE guild_id = 7 AND action = 'fact.edit'")}
+    for kind, key, *number in acks[1:]:
+        assert key in facts, f"acknowledged {kind} of {key} was lost"
+        if kind == "ack-edit":
+            assert facts[key] == f"Edited change number {number[0]}."
+            assert f"fact:{key}" in logged
