@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from bot.answers import Engine
 from bot.config import Settings
+from bot.moderation.service import Moderation as Service
 from bot.store.db import get_meta, set_meta
 
 log = logging.getLogger("sitrep.bot")
@@ -59,6 +60,7 @@ class SitrepBot(commands.Bot):
         self.settings = settings
         self._engine = engine
         self._owns_engine = engine is None
+        self._service: Service | None = None
 
     @property
     def engine(self) -> Engine:
@@ -70,6 +72,7 @@ class SitrepBot(commands.Bot):
         from bot.__main__ import ensure_store
         from bot.cogs.admin import Admin
         from bot.cogs.errors import Errors
+        from bot.cogs.moderation import Moderation
         from bot.cogs.queries import Queries
 
         if self._engine is None:
@@ -80,6 +83,8 @@ class SitrepBot(commands.Bot):
         await self.add_cog(Errors(self))
         await self.add_cog(Queries(self))
         await self.add_cog(Admin(self))
+        self._service = await Service.open(self.engine)
+        await self.add_cog(Moderation(self, self._service))
         if not self.intents.message_content:
             log.warning("the Message Content intent is off: prefix commands work only when the "
                         "bot is mentioned; slash commands work as usual")
@@ -110,6 +115,9 @@ class SitrepBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()
+        if self._service is not None:
+            await self._service.close()
+            self._service = None
         if self._engine is not None and self._owns_engine:
             await self._engine.close()
             self._engine = None

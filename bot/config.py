@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     sync_commands: bool = True
     heartbeat_file: Path | None = None
     """Where the running bot touches a heartbeat for ``sitrep health`` (containers)."""
+    moderator_role: str | None = Field(default=None, max_length=100)
+    """Members with this role (its name or id) may curate, besides ``moderator_permission``."""
+    moderator_permission: str = "manage_guild"
+    """The Discord permission that makes a member a moderator; also the slash commands' default
+    permission, so that the two always agree."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -54,6 +59,22 @@ class Settings(BaseSettings):
         if any(ch.isspace() for ch in value):
             raise ValueError("the prefix may not contain spaces")
         return value
+
+    @field_validator("moderator_permission")
+    @classmethod
+    def _known_permission(cls, value: str) -> str:
+        if value == "manage_guild":
+            return value  # the default: no need to import discord.py to check it
+        import discord
+
+        if value not in discord.Permissions.VALID_FLAGS:
+            raise ValueError(f"not a Discord permission: {value!r} (e.g. manage_guild)")
+        return value
+
+    @field_validator("moderator_role", mode="before")
+    @classmethod
+    def _blank_role(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:

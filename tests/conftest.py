@@ -1,5 +1,6 @@
 """Shared fixtures: stores built into temporary directories from the shipped seeds and either the
-shipped curation (``data/``) or the small fixture set in ``tests/fixtures/data``."""
+shipped curation (``data/``) or the small fixture set in ``tests/fixtures/data``; and a bot
+connected to the fake Discord server (``server``, which a module may override)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fakediscord import FakeDiscord, fake_discord, running_bot
 
 from bot.answers import Engine
+from bot.app import SitrepBot, create_bot
+from bot.config import Settings, load_settings
 from bot.store.build import build_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +67,49 @@ async def shipped(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
     eng = await _engine(shipped_store, tmp_path)
     yield eng
     await eng.close()
+
+
+# ---------------------------------------------------------------------------- Discord end to end
+# For the tests that drive the real discord.py client: each such module defines its own ``server``
+# fixture (a fakediscord.FakeDiscord), which ``bot`` connects to.
+TOKEN = "MTIzNDU2.fake-SECRET-token-value"
+
+
+def settings_for(db: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"discord_token": TOKEN, "database": db, "user_rate": 1000,
+                              "same_answer_seconds": 0, **overrides}
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def store(shipped_store: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "bot.db"
+    shutil.copy(shipped_store, db)
+    return db
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeDiscord]:
+    async with fake_discord() as srv:
+        yield srv
+        assert srv.unknown_routes == []
+        assert srv.errors == []
+
+
+async def start(server: FakeDiscord, store: Path, **overrides: Any) -> SitrepBot:
+    engine = await Engine.open(store, today=lambda: TODAY)
+    bot = create_bot(settings_for(store, **overrides), engine)
+    bot.engine_to_close = engine  # type: ignore[attr-defined]
+    return bot
+
+
+@pytest.fixture
+async def bot(server: FakeDiscord, store: Path) -> AsyncIterator[SitrepBot]:
+    b = await start(server, store)
+    try:
+        async with running_bot(server, b, TOKEN) as running:
+            yield running
+    finally:
+        await b.engine_to_close.close()  # type: ignore[attr-defined]
+
+

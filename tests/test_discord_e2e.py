@@ -1,5 +1,6 @@
 """sitrep's Discord front end end to end: the real discord.py client, the real engine and store,
-and the fake Discord server on 127.0.0.1 (tests/fakediscord)."""
+and the fake Discord server on 127.0.0.1 (tests/fakediscord). The ``server``, ``store`` and
+``bot`` fixtures are in conftest.py."""
 
 from __future__ import annotations
 
@@ -7,62 +8,20 @@ import asyncio
 import logging
 import os
 import re
-import shutil
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakediscord import FakeDiscord, fake_discord, running_bot
+from fakediscord import FakeDiscord, running_bot
 
 from bot.answers import Engine
 from bot.app import SitrepBot, create_bot, run_bot
-from bot.config import Settings, load_settings
-from tests.conftest import TODAY
+from tests.conftest import TOKEN, settings_for, start
 
 MESSAGES = r"/channels/\d+/messages"
-TOKEN = "MTIzNDU2.fake-SECRET-token-value"
 JSON = dict[str, Any]
-
-
-def settings_for(db: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"discord_token": TOKEN, "database": db, "user_rate": 1000,
-                              "same_answer_seconds": 0, **overrides}
-    return load_settings(**values)
-
-
-@pytest.fixture
-async def store(shipped_store: Path, tmp_path: Path) -> Path:
-    db = tmp_path / "bot.db"
-    shutil.copy(shipped_store, db)
-    return db
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeDiscord]:
-    async with fake_discord() as srv:
-        yield srv
-        assert srv.unknown_routes == []
-        assert srv.errors == []
-
-
-async def start(server: FakeDiscord, store: Path, **overrides: Any) -> SitrepBot:
-    engine = await Engine.open(store, today=lambda: TODAY)
-    bot = create_bot(settings_for(store, **overrides), engine)
-    bot.engine_to_close = engine  # type: ignore[attr-defined]
-    return bot
-
-
-@pytest.fixture
-async def bot(server: FakeDiscord, store: Path) -> AsyncIterator[SitrepBot]:
-    b = await start(server, store)
-    try:
-        async with running_bot(server, b, TOKEN) as running:
-            yield running
-    finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
 
 
 async def say(server: FakeDiscord, content: str, user: int | None = None) -> JSON:
@@ -313,7 +272,7 @@ async def test_sync_command_is_owner_only(server: FakeDiscord, bot: SitrepBot) -
     refused = await say(server, "!sync", server.member_id)
     assert refused["content"] == "Only the bot's owner can do that."
     done = await say(server, "!sync", server.owner_id)
-    assert done["content"].startswith("Synced 8 slash command")
+    assert done["content"].startswith(f"Synced {len(bot.tree.get_commands())} slash command")
     assert server.command_syncs == before + 1
 
 

@@ -11,7 +11,13 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.model import Refused
+
 log = logging.getLogger("sitrep.errors")
+
+
+class NotModerator(commands.CheckFailure):
+    """A member without moderator rights tried a moderator command; the message says who may."""
 
 INTERNAL = "Something went wrong on our side; it has been logged. Please try again later."
 
@@ -23,6 +29,8 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, discord.app_commands.CommandInvokeError):
         error = error.original
     match error:
+        case Refused():
+            return str(error)
         case commands.CommandNotFound():
             return None  # other bots share the prefix: stay quiet about commands we don't have
         case commands.CommandOnCooldown() | discord.app_commands.CommandOnCooldown():
@@ -35,6 +43,8 @@ def user_message(error: BaseException) -> str | None:
             return "Only the bot's owner can do that."
         case commands.NoPrivateMessage():
             return "That works only in a server."
+        case NotModerator():
+            return str(error)
         case commands.CheckFailure() | discord.app_commands.CheckFailure():
             return "You don't have the rights for that."
     return INTERNAL

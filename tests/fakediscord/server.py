@@ -866,7 +866,8 @@ class FakeDiscord:
 
         ``values`` maps the inputs' custom_ids to text (or to a list for selects, or to one or
         a list of ``(filename, data, content_type)`` for a file upload, whose files go in
-        ``resolved.attachments``); inputs not given are submitted empty. The modal is found in
+        ``resolved.attachments``); text inputs not given submit the value they were pre-filled
+        with, as when a user leaves them alone, other inputs are empty. The modal is found in
         the most recent interaction answered with it (or ``opened_by``); the submitting user
         defaults to the one who opened it.
         """
@@ -2773,8 +2774,8 @@ def _submitted(component: JSON, values: Mapping[str, str | Sequence[str]]) -> JS
         base["components"] = [_submitted(c, values) for c in component.get("components") or []]
     elif ctype == 18:  # label
         base["component"] = _submitted(component["component"], values)
-    elif ctype == 4:  # text input
-        value = values.get(str(component.get("custom_id")), "")
+    elif ctype == 4:  # text input: untouched, it submits the value it was pre-filled with
+        value = values.get(str(component.get("custom_id")), component.get("value") or "")
         base.update(custom_id=component.get("custom_id"), value=str(value))
     elif component.get("custom_id") is not None:  # selects and other inputs
         value = values.get(str(component["custom_id"]), [])
