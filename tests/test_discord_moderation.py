@@ -316,3 +316,24 @@ async def test_watch_posts_in_the_watching_channel_only(server: FakeDiscord, bot
     _other_guild, other_channel = second_guild(server)
     assert all("Watched news" not in str(m) for m in server.channel_messages(other_channel))
     assert (await say(server, "!watches"))["content"] == f"<#{watching}> · Mosul"
+
+
+async def test_the_moderator_role_and_permission_are_configurable(server: FakeDiscord,
+                                                                  store: Path) -> None:
+    """With the permission set to Administrator and the role to "Moderator", the moderator (who
+    has the role but is no administrator) may curate through the role, a member may not, and the
+    slash commands' default permission follows the setting."""
+    b = await start(server, store, moderator_permission="administrator",
+                    moderator_role="moderator")
+    try:
+        async with running_bot(server, b, TOKEN):
+            assert (await say(server, "!watches"))["content"] == "No watches in this server."
+            refused = await say(server, "!watches", server.member_id)
+            assert refused["content"] == ("Only members with Administrator or the moderator role "
+                                          "can do that.")
+            registered = server.command("watches")
+            assert registered is not None
+            assert registered["default_member_permissions"] == str(
+                discord.Permissions(administrator=True).value)
+    finally:
+        await b.engine_to_close.close()  # type: ignore[attr-defined]
