@@ -107,6 +107,10 @@ class Engine:
         self.prefix = prefix
         self._resolvers: dict[int, Resolver] = {}
         self._own_names: dict[int, bool] = {}
+        # Bumped by ``invalidate``: an answer or resolver computed while the store changed under
+        # it is returned but not kept, so a change can never be hidden by a stale cache entry.
+        self._epochs: dict[int, int] = {}
+        self._epoch_all = 0
         self._answers: OrderedDict[tuple[str, str, int, date], Answer] = OrderedDict()
         self._children: dict[str, list[str]] = {}
         self._lock = asyncio.Lock()
@@ -132,8 +136,10 @@ class Engine:
         """Forget cached answers (of one server, or all); every write to the store must call this.
         ``names``: the server's place names changed too, so its resolver is rebuilt on next use."""
         if guild is None:
+            self._epoch_all += 1
             self._answers.clear()
         else:
+            self._epochs[guild] = self._epochs.get(guild, 0) + 1
             for key in [k for k in self._answers if k[2] == guild]:
                 del self._answers[key]
         if names and guild:
@@ -163,18 +169,28 @@ class Engine:
         if guild not in self._resolvers:
             async with self._lock:
                 if guild not in self._resolvers:
+                    epoch = self._epoch(guild)
                     friends = await queries.false_friends(self.conn)
-                    self._resolvers[guild] = await asyncio.to_thread(
+                    built = await asyncio.to_thread(
                         lambda: Resolver(queries.iter_name_entries(self.db_path, guild), friends))
+                    if self._epoch(guild) != epoch:
+                        return built  # names changed while building: use it once, keep none
+                    self._resolvers[guild] = built
                     while len(self._resolvers) > RESOLVERS_KEPT:
                         oldest = next(k for k in self._resolvers if k != 0)
                         del self._resolvers[oldest]
         return self._resolvers[guild]
 
+    def _epoch(self, guild: int) -> tuple[int, int]:
+        return self._epoch_all, self._epochs.get(guild, 0)
+
     async def _has_own_names(self, guild: int) -> bool:
         own = self._own_names.get(guild)
         if own is None:
-            own = self._own_names[guild] = await queries.has_own_names(self.conn, guild)
+            epoch = self._epoch(guild)
+            own = await queries.has_own_names(self.conn, guild)
+            if self._epoch(guild) == epoch:
+                self._own_names[guild] = own
         return own
 
     def _descendants(self, place_id: str) -> list[str]:
@@ -391,9 +407,10 @@ class Engine:
         if cached is not None:
             self._answers.move_to_end(key)
             return cached
+        epoch = self._epoch(guild)
         answer = await self._run(cmd, guild)
-        if len(answer.facts) > CACHE_FACTS_AT_MOST:
-            return answer  # a long timeline is rare and would hold megabytes in the cache
+        if len(answer.facts) > CACHE_FACTS_AT_MOST or self._epoch(guild) != epoch:
+            return answer  # a long timeline would hold megabytes; a raced one may be stale
         self._answers[key] = answer
         if len(self._answers) > ANSWER_CACHE:
             self._answers.popitem(last=False)

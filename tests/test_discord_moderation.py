@@ -47,7 +47,7 @@ async def say(server: FakeDiscord, content: str, user: int | None = None,
 
 
 def new_id(reply: JSON) -> str:
-    found = re.search(r"fact `(m\d+)` added", reply["content"])
+    found = re.search(r"fact `(m[0-9a-f]{6})` added", reply["content"])
     assert found, reply["content"]
     return found[1]
 
@@ -83,15 +83,20 @@ def second_guild(server: FakeDiscord) -> tuple[int, int]:
 
 ADD_SOURCE = ("!article add title: Fresh push on Mosul outlet: Test Wire published: 2 March 2020 "
               "genre: wire url: https://example.org/wire/mosul")
-SOURCE_ID = "2020-03-02-test-wire"
+
+
+async def add_source(server: FakeDiscord, channel: int | None = None) -> str:
+    reply = await say(server, ADD_SOURCE, channel=channel)
+    found = re.search(r"source `(2020-03-02-test-wire-[0-9a-f]{6})` added", reply["content"])
+    assert found, reply["content"]
+    return found[1]
 
 
 async def test_a_moderator_adds_edits_retires_and_restores_and_answers_follow(
         server: FakeDiscord, bot: SitrepBot) -> None:
     before = await headline(server, "Mosul")
-    reply = await say(server, ADD_SOURCE)
-    assert f"source `{SOURCE_ID}` added" in reply["content"]
-    reply = await say(server, f"!fact add place: Mosul date: 1 March 2020 source: {SOURCE_ID} "
+    source_id = await add_source(server)
+    reply = await say(server, f"!fact add place: Mosul date: 1 March 2020 source: {source_id} "
                               "status: offensive launched summary: Test Wire says a new push on "
                               "Mosul began.")
     fact_id = new_id(reply)
@@ -123,15 +128,15 @@ async def test_a_moderator_adds_edits_retires_and_restores_and_answers_follow(
 
 async def test_slash_fact_add_opens_a_form_for_the_long_text(server: FakeDiscord,
                                                              bot: SitrepBot) -> None:
-    await say(server, ADD_SOURCE)
+    source_id = await add_source(server)
     choices = await server.autocomplete(server.guild_id, server.channel_id, server.moderator_id,
                                         "fact", {"source": "test"}, "source", ("add",))
-    assert SOURCE_ID in [c["value"] for c in choices]
+    assert source_id in [c["value"] for c in choices]
     opened = await server.invoke_slash(server.guild_id, server.channel_id, server.moderator_id,
-                                       "fact", {"place": "Mosul", "source": SOURCE_ID,
+                                       "fact", {"place": "Mosul", "source": source_id,
                                                 "status": "recaptured"}, ("add",))
-    assert opened.modal is not None and opened.modal["custom_id"] == "sitrep:fact-add"
-    done = await server.submit_modal("sitrep:fact-add", {
+    assert opened.modal is not None and opened.modal["custom_id"].startswith("sitrep:fact-add:")
+    done = await server.submit_modal(opened.modal["custom_id"], {
         "date": "last Saturday", "summary": "Test Wire says Mosul was retaken.",
         "quote": ""})
     assert done.ephemeral and "added" in (done.content or "")
@@ -142,15 +147,15 @@ async def test_slash_fact_add_opens_a_form_for_the_long_text(server: FakeDiscord
 async def test_bad_input_gets_a_clear_reply_and_changes_nothing(server: FakeDiscord,
                                                                 bot: SitrepBot,
                                                                 store: Path) -> None:
-    await say(server, ADD_SOURCE)
+    source_id = await add_source(server)
     before = store_digest(store)
     for command, expected in [
-        (f"!fact add place: Atlantis date: 2020-03-01 source: {SOURCE_ID} summary: x y z",
+        (f"!fact add place: Atlantis date: 2020-03-01 source: {source_id} summary: x y z",
          "Place: “Atlantis” is not a place"),
-        (f"!fact add place: Mosul date: banana source: {SOURCE_ID} summary: Some words.", "Date:"),
-        (f"!fact add place: Mosul date: 2021-01-01 source: {SOURCE_ID} summary: Some words.",
+        (f"!fact add place: Mosul date: banana source: {source_id} summary: Some words.", "Date:"),
+        (f"!fact add place: Mosul date: 2021-01-01 source: {source_id} summary: Some words.",
          "after the source was published"),
-        (f"!fact add place: Mosul date: 2020-03-01 source: {SOURCE_ID} summary: {'x' * 400}",
+        (f"!fact add place: Mosul date: 2020-03-01 source: {source_id} summary: {'x' * 400}",
          "Summary: at most 300"),
         ("!fact edit m999999 summary: hello", "No fact `m999999`"),
         ("!place add name: Somewhere coordinates: 95, 43", "Coordinates:"),
@@ -221,9 +226,9 @@ async def test_two_servers_do_not_see_each_others_facts(server: FakeDiscord,
                                                         bot: SitrepBot) -> None:
     _other_guild, other_channel = second_guild(server)
     before_other = await headline(server, "Mosul", other_channel)
-    await say(server, ADD_SOURCE)
+    source_id = await add_source(server)
     fact_id = new_id(await say(server, f"!fact add place: Mosul date: 1 March 2020 source: "
-                                       f"{SOURCE_ID} summary: Only the first server knows this."))
+                                       f"{source_id} summary: Only the first server knows this."))
     await say(server, "!fact retire mosul-liberated-004")
     await say(server, "!alias add name: Hadba City place: Mosul")
     assert "Only the first server" in await headline(server, "Mosul")
@@ -232,7 +237,7 @@ async def test_two_servers_do_not_see_each_others_facts(server: FakeDiscord,
     # the second server's moderator cannot reach the first server's rows by id either
     for command, expected in [(f"!fact retire {fact_id}", f"No fact `{fact_id}`"),
                               (f"!fact history {fact_id}", f"No fact `{fact_id}`"),
-                              (f"!fact add place: Mosul date: 2020-03-01 source: {SOURCE_ID} "
+                              (f"!fact add place: Mosul date: 2020-03-01 source: {source_id} "
                                "summary: Borrowed source.", "Source: no source")]:
         reply = await say(server, command, channel=other_channel)
         assert expected in reply["content"]
@@ -265,7 +270,7 @@ async def test_ingest_and_review_end_to_end(server: FakeDiscord, bot: SitrepBot)
 
     approved = await server.click_button(card_id, buttons[0], server.moderator_id)
     assert "as fact `m" in (approved.content or "")
-    fact_id = re.search(r"`(m\d+)`", approved.content or "")[1]  # type: ignore[index]
+    fact_id = re.search(r"`(m[0-9a-f]{6})`", approved.content or "")[1]  # type: ignore[index]
     next_card = approved.embeds[0]
     assert next_card["title"] != embed["title"]
 
@@ -295,9 +300,9 @@ async def test_watch_posts_in_the_watching_channel_only(server: FakeDiscord, bot
     reply = await say(server, "!watch Mosul", channel=watching)
     assert reply["content"] == "This channel now watches Mosul."
     await say(server, f"!modlog set <#{server.mod_channel_id}>")
-    await say(server, ADD_SOURCE)
+    source_id = await add_source(server)
     mark = server.mark()
-    await say(server, f"!fact add place: Mosul date: 1 March 2020 source: {SOURCE_ID} "
+    await say(server, f"!fact add place: Mosul date: 1 March 2020 source: {source_id} "
                       "summary: Watched news.")
     post = await server.wait_for_request("POST", rf"/channels/{watching}/messages$", since=mark,
                                          timeout=10)
@@ -308,7 +313,7 @@ async def test_watch_posts_in_the_watching_channel_only(server: FakeDiscord, bot
     assert f"<@{server.moderator_id}>" in log.json["embeds"][0]["description"]
     # a fact about another place does not reach the Mosul watch
     mark = server.mark()
-    await say(server, f"!fact add place: Ramadi date: 1 March 2020 source: {SOURCE_ID} "
+    await say(server, f"!fact add place: Ramadi date: 1 March 2020 source: {source_id} "
                       "summary: Unwatched news.")
     await server.wait_for_request("POST", rf"/channels/{server.mod_channel_id}/messages$",
                                   since=mark, timeout=10)
@@ -337,3 +342,27 @@ async def test_the_moderator_role_and_permission_are_configurable(server: FakeDi
                 discord.Permissions(administrator=True).value)
     finally:
         await b.engine_to_close.close()  # type: ignore[attr-defined]
+
+
+async def test_forms_opened_at_once_in_two_servers_each_keep_their_own_fields(
+        server: FakeDiscord, bot: SitrepBot) -> None:
+    """Two moderators in two servers open ``/fact add`` one after the other and submit in the
+    opposite order: each fact lands in its own server, about its own place."""
+    other_guild, other_channel = second_guild(server)
+    src_a = await add_source(server)
+    src_b = await add_source(server, other_channel)
+    opened_a = await server.invoke_slash(server.guild_id, server.channel_id, server.moderator_id,
+                                         "fact", {"place": "Mosul", "source": src_a}, ("add",))
+    opened_b = await server.invoke_slash(other_guild, other_channel, server.moderator_id,
+                                         "fact", {"place": "Raqqa", "source": src_b}, ("add",))
+    assert opened_a.modal and opened_b.modal
+    assert opened_a.modal["custom_id"] != opened_b.modal["custom_id"]
+    done_a = await server.submit_modal(opened_a.modal["custom_id"], {
+        "date": "2020-03-01", "summary": "Server A says this about Mosul."}, opened_by=opened_a)
+    done_b = await server.submit_modal(opened_b.modal["custom_id"], {
+        "date": "2020-03-01", "summary": "Server B says this about Raqqa."}, opened_by=opened_b)
+    assert "added" in (done_a.content or "") and "added" in (done_b.content or "")
+    assert "Server A says this about Mosul" in await headline(server, "Mosul")
+    assert "Server B says this about Raqqa" in await headline(server, "Raqqa", other_channel)
+    assert "Server A" not in await timeline_text(server, "Mosul", other_channel)
+    assert "Server B" not in await timeline_text(server, "Raqqa")

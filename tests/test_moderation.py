@@ -138,10 +138,13 @@ async def test_undo_reverts_that_moderators_last_change_only(mod: Moderation) ->
     assert (await engine.status("Al-Mawsil city", A)).place is not None  # the other's change stays
     await mod.undo(A, MOD)  # the addition: the fact is retired, never destroyed
     assert not (await mod.fact(A, fact_id)).live
-    with pytest.raises(WriteError, match="facts or candidates use it"):
-        await mod.undo(A, MOD)  # the source: its (retired) fact still points at it
-    assert [c.action for c in await mod.history(A, fact_id)] == [
-        "fact.add", "fact.edit", "undo", "undo"]
+    await mod.undo(A, MOD)  # the source, with the retired fact that only pointed at it
+    assert src not in [s.id for s in (await engine.sources(A)).sources]
+    with pytest.raises(WriteError, match="Nothing to undo"):
+        await mod.undo(A, MOD)
+    # the log keeps every version even of the fact that went with its source
+    log = [c.action for c in await mod.recent(A, 20) if c.subject == f"fact:{fact_id}"]
+    assert log == ["undo", "undo", "fact.edit", "fact.add"]
 
 
 async def test_undo_of_an_unused_source_removes_it(mod: Moderation) -> None:
@@ -238,3 +241,37 @@ async def test_watches_and_modlog_are_per_server(mod: Moderation) -> None:
     assert (await mod.unwatch(A, 900, "Mosul"))[1]
     await mod.set_modlog(A, 901)
     assert await mod.modlog(A) == 901 and await mod.modlog(B) is None
+
+
+async def test_a_relative_date_needs_a_source_dated_to_the_day(mod: Moderation) -> None:
+    src = (await mod.add_source(A, MOD, title="Monthly digest", outlet="Digest",
+                                published="March 2016")).key
+    with pytest.raises(InputError, match="dated only Mar 2016"):
+        await mod.add_fact(A, MOD, place="Mosul", date_text="yesterday", summary="Something.",
+                           source=src)
+    with pytest.raises(InputError, match="Published: give the day"):
+        await mod.ingest(A, MOD, text="Fighting near Mosul.", title="T", outlet="O",
+                         published="March 2016")
+    with pytest.raises(InputError, match="in the future"):
+        await mod.add_source(A, MOD, title="T", outlet="O", published="2031-01-01")
+
+
+async def test_another_servers_many_matches_never_crowd_out_this_servers(mod: Moderation) -> None:
+    src_b = await _source(mod, B)
+    for i in range(210):
+        await mod.add_fact(B, OTHER_MOD, place="Mosul", date_text="2016-10-17", source=src_b,
+                           summary=f"Zeppelin sighting number {i}.")
+    src_a = await _source(mod, A)
+    mine = (await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17", source=src_a,
+                               summary="A zeppelin over the river.")).key
+    found = await mod.engine.search("zeppelin", A)
+    assert [f.id for f in found.facts] == [mine]
+
+
+async def test_undo_gets_past_an_ingest_whose_candidates_were_all_rejected(mod: Moderation) -> None:
+    done = await mod.ingest(A, MOD, text="Iraqi forces retook Ramadi on Monday, officials said.",
+                            title="T", outlet="Wire", published="2015-12-28")
+    for candidate in await mod.pending(A):
+        await mod.reject(A, MOD, candidate.id)
+    await mod.undo(A, MOD)
+    assert done.source.key not in [s.id for s in (await mod.engine.sources(A)).sources]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -153,7 +153,7 @@ class Moderation(commands.Cog):
         if change.kind == "fact" and change.place_ids:
             targets += list(await self.service.watching(guild.id, change.place_ids))
         for channel_id in dict.fromkeys(targets):
-            channel = guild.get_channel(channel_id)  # this server's channels only
+            channel = guild.get_channel_or_thread(channel_id)  # this server's channels only
             if not isinstance(channel, discord.abc.Messageable):
                 continue
             try:
@@ -181,7 +181,8 @@ class Moderation(commands.Cog):
                           max_length=1000),
                     Field("attribution", "Attribution", values.get("attribution"), max_length=200),
                 ],
-                lambda i, typed: self._add_fact(i, {**values, **typed}), "sitrep:fact-add"))
+                self._guarded(lambda i, typed: self._add_fact(i, {**values, **typed})),
+                f"sitrep:fact-add:{ctx.interaction.id}"))
             return
         await self._add_fact(ctx, values)
 
@@ -212,9 +213,9 @@ class Moderation(commands.Cog):
                     Field("attribution", "Attribution", shown["attribution"], max_length=200),
                     Field("status", "Status", shown["status"], max_length=40),
                 ],
-                lambda i, typed: self._edit_fact(
-                    i, fact_id, {k: v for k, v in typed.items() if v != shown[k]}),
-                "sitrep:fact-edit"))
+                self._guarded(lambda i, typed: self._edit_fact(
+                    i, fact_id, {k: v for k, v in typed.items() if v != shown[k]})),
+                f"sitrep:fact-edit:{ctx.interaction.id}"))
             return
         await self._edit_fact(ctx, fact_id, values)
 
@@ -308,7 +309,8 @@ class Moderation(commands.Cog):
             await ctx.interaction.response.send_modal(Form(
                 "Paste the article", [Field("text", "Article text", None, long=True, required=True,
                                             max_length=4000)],
-                lambda i, typed: self._ingest(i, fields, typed["text"]), "sitrep:ingest"))
+                self._guarded(lambda i, typed: self._ingest(i, fields, typed["text"])),
+                f"sitrep:ingest:{ctx.interaction.id}"))
             return
         if not text:
             raise InputError("Text: attach the article as a .txt file or give `text:`.")
@@ -345,22 +347,36 @@ class Moderation(commands.Cog):
         guild, actor = _guild(interaction), interaction.user.id
         if action == "edit":
             c = await self.service.candidate(guild, candidate_id)
+            shown = {"summary": c.summary, "date": c.event.compact, "status": c.status or "none",
+                     "attribution": c.attribution or "", "hedged": "yes" if c.hedged else "no"}
             await interaction.response.send_modal(Form(
                 f"Edit candidate #{candidate_id}", [
-                    Field("summary", "Summary", c.summary, long=True, required=True),
-                    Field("date", "Date", c.event.compact, required=True, max_length=64),
-                    Field("status", "Status", c.status or "none", max_length=40),
-                    Field("attribution", "Attribution", c.attribution, max_length=200),
-                    Field("hedged", "Hedged (yes/no)", "yes" if c.hedged else "no", max_length=10),
+                    Field("summary", "Summary", shown["summary"], long=True, required=True),
+                    Field("date", "Date", shown["date"], required=True, max_length=64),
+                    Field("status", "Status", shown["status"], max_length=40),
+                    Field("attribution", "Attribution", shown["attribution"], max_length=200),
+                    Field("hedged", "Hedged (yes/no)", shown["hedged"], max_length=10),
                 ],
-                lambda i, typed: self._approve(i, candidate_id, typed),
-                f"sitrep:review-edit:{candidate_id}"))
+                # only what the moderator changed: an untouched date keeps its basis and note
+                self._guarded(lambda i, typed: self._approve(
+                    i, candidate_id, {k: v for k, v in typed.items() if v != shown[k]})),
+                f"sitrep:review-edit:{candidate_id}:{interaction.id}"))
             return
         if action == "approve":
             await self._approve(interaction, candidate_id, None)
             return
         await self.service.reject(guild, actor, candidate_id)
         await self._show_next(interaction, f"Rejected candidate #{candidate_id}.")
+
+    def _guarded(self, submit: Callable[[discord.Interaction, dict[str, str]], Awaitable[None]]
+                 ) -> Callable[[discord.Interaction, dict[str, str]], Awaitable[None]]:
+        """A form's submit handler that checks the rights again: a form stays open for minutes,
+        and the member may have lost them meanwhile."""
+        async def checked(interaction: discord.Interaction, typed: dict[str, str]) -> None:
+            if not rights.is_moderator(interaction.user, self.bot.settings):
+                raise NotModerator(f"Only {rights.who_may(self.bot.settings)} can do that.")
+            await submit(interaction, typed)
+        return checked
 
     async def _approve(self, interaction: discord.Interaction, candidate_id: int,
                        typed: dict[str, str] | None) -> None:
@@ -430,16 +446,10 @@ class Moderation(commands.Cog):
     @app_commands.choices(format=[app_commands.Choice(name="json", value="json"),
                                   app_commands.Choice(name="csv", value="csv")])
     async def export(self, ctx: Ctx, format: str = "json") -> None:
-        from bot.store import exchange
-
         guild = _guild(ctx)
         if format not in {"json", "csv"}:
             raise InputError("Format: json or csv.")
-        if format == "json":
-            data = json.dumps(await exchange.export_json(self.bot.engine.conn, guild),
-                              ensure_ascii=False, indent=1).encode()
-        else:
-            data = (await exchange.export_csv(self.bot.engine.conn, guild)).encode()
+        data = await self.service.export(guild, format)
         name = f"sitrep-{guild}.{format}"
         what = "this server's own sources, places, names and facts" if format == "json" else \
             "every fact this server sees, one row each"

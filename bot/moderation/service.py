@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -115,21 +116,31 @@ class Moderation:
 
     @staticmethod
     def date(text: str | None, source: Source) -> DateSpec:
-        """The event date as typed, relative phrases read against the source's publication."""
+        """The event date as typed, relative phrases read against the source's publication,
+        which must then be known to the day: counting back from the middle of a month would
+        invent the day."""
         try:
-            return parse_user_date(clean("date", text, required=True),
+            spec = parse_user_date(clean("date", text, required=True),
                                    relative_to=source.as_of, latest=source.latest_publication)
         except DateInputError as exc:
             raise InputError(str(exc)) from None
+        if spec.basis is DateBasis.RELATIVE and source.published.precision is not Precision.DAY:
+            raise InputError(f"Date: the source is dated only {source.published_label}, so a "
+                             "relative date cannot be counted from it; give the date itself.")
+        return spec
 
     @staticmethod
-    def published(text: str | None) -> DateSpec:
+    def published(text: str | None, *, to_the_day: bool = False) -> DateSpec:
         try:
             spec = parse_user_date(clean("date", text, required=True), relative_to=date.today())
         except DateInputError as exc:
             raise InputError(str(exc).replace("Date:", "Published:", 1)) from None
-        if spec.precision is Precision.UNKNOWN or spec.qualifier is not Qualifier.ON:
-            raise InputError("Published: give the day (or month) the article appeared.")
+        allowed = {Precision.DAY} if to_the_day else {Precision.DAY, Precision.MONTH}
+        if spec.precision not in allowed or spec.qualifier is not Qualifier.ON:
+            raise InputError("Published: give the day the article appeared"
+                             + ("." if to_the_day else " (or at least its month)."))
+        if spec.start is not None and spec.start > date.today():
+            raise InputError("Published: that date is in the future.")
         return spec.model_copy(update={"basis": DateBasis.STATED})
 
     # --------------------------------------------------------------------- facts
@@ -231,10 +242,12 @@ class Moderation:
     def _source_model(self, *, title: str | None, outlet: str | None, url: str | None,
                       published: str | None, genre: str | None, author: str | None,
                       body: str | None) -> Source:
+        """An ingested article must be dated to the day: its sentences' "on Monday" and undated
+        reports are read against that day."""
         return Source(id="draft", outlet=clean("outlet", outlet, required=True),
                       title=clean("title", title, required=True), author=optional("author", author),
                       url=inputs.parse_url(url), genre=inputs.parse_genre(genre),
-                      published=self.published(published),
+                      published=self.published(published, to_the_day=body is not None),
                       sha256=hashlib.sha256(body.encode()).hexdigest() if body else None)
 
     async def add_source(self, guild: int, actor: int, *, title: str | None, outlet: str | None,
@@ -281,9 +294,14 @@ class Moderation:
 
     async def names(self, guild: int) -> list[tuple[str, str]]:
         """(name, place id) for every place name the server knows, for the ingest to look for."""
-        entries = await asyncio.to_thread(
-            lambda: [(e.name, e.place_id) for e in queries.iter_name_entries(self.engine.db_path, guild)])
-        return entries
+        def ranked() -> list[tuple[str, str]]:
+            # Best place first for a name several places share (curated places with facts, then
+            # by population), as the resolver ranks them: the ingest keeps the first it sees.
+            entries = sorted(queries.iter_name_entries(self.engine.db_path, guild),
+                             key=lambda e: (-e.priority, -e.population))
+            return [(e.name, e.place_id) for e in entries]
+
+        return await asyncio.to_thread(ranked)
 
     async def pending(self, guild: int) -> list[review.Candidate]:
         return await review.pending(self.engine.conn, guild)
@@ -343,6 +361,18 @@ class Moderation:
 
     async def watching(self, guild: int, place_ids: set[str]) -> dict[int, list[str]]:
         return await watches.watching(self.engine.conn, guild, place_ids)
+
+    async def export(self, guild: int, fmt: str) -> bytes:
+        """The server's own layer as JSON, or everything it sees as CSV. Read in one transaction
+        on the write connection, under the write lock: a consistent snapshot that neither holds
+        the answers' connection nor collides with another export."""
+        from bot.store import exchange
+
+        async with self._write:
+            if fmt == "json":
+                return json.dumps(await exchange.export_json(self.conn, guild),
+                                  ensure_ascii=False, indent=1).encode()
+            return (await exchange.export_csv(self.conn, guild)).encode()
 
     async def set_modlog(self, guild: int, channel_id: int | None) -> None:
         async with self._write:

@@ -168,10 +168,12 @@ async def _write_facts(conn: aiosqlite.Connection, cur: Curated) -> None:
     links += [(f.id, other, "supersedes") for f in cur.facts for other in f.supersedes]
     await conn.executemany(
         "INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) VALUES (?, ?, ?)", links)
-    # Curated places and sources that left the files go too, unless something added uses them.
+    # Curated places and sources that left the files go too, unless something added (a fact, a
+    # review candidate, a part) uses them.
     await conn.execute(
         "DELETE FROM places WHERE origin = 'curated' AND id NOT IN (SELECT value FROM "
         "json_each(?)) AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.place_id = places.id) "
+        "AND NOT EXISTS (SELECT 1 FROM candidates WHERE candidates.place_id = places.id) "
         "AND NOT EXISTS (SELECT 1 FROM places c WHERE c.parent_id = places.id)",
         (_json_list(cur.places),))
     await conn.execute(

@@ -191,14 +191,18 @@ async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
     # Lower score is better. Unranked, the order must be plain ``rowid DESC`` so that FTS5 walks
     # its index backwards and stops after 200 rows instead of sorting every match.
     score, order = ("bm25(facts_fts)", "score") if count <= RANK_AT_MOST else ("-rowid", "rowid DESC")
+    # The server filter sits inside the candidate set, so another server's many matches can
+    # never crowd out this server's own.
     rows = await conn.execute_fetchall(
         f"""WITH hits AS (
-              SELECT rowid, {score} AS score,
+              SELECT facts_fts.rowid AS rowid, {score.replace("rowid", "facts_fts.rowid")} AS score,
                      snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
-              FROM facts_fts WHERE facts_fts MATCH :q ORDER BY {order} LIMIT 200)
+              FROM facts_fts JOIN facts f ON f.rowid = facts_fts.rowid
+              WHERE facts_fts MATCH :q AND {VISIBLE}
+              ORDER BY {order.replace("rowid", "facts_fts.rowid")} LIMIT 200)
             SELECT {FACT_FIELDS}, hits.snip
             FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
-            WHERE {VISIBLE} ORDER BY hits.score LIMIT :limit""",
+            ORDER BY hits.score LIMIT :limit""",
         {"q": query, "guild": guild, "limit": limit})
     view = FactViews()
     return [(view(r), r["snip"]) for r in rows]

@@ -66,8 +66,9 @@ def _candidate(row: sqlite3.Row) -> Candidate:
                      json.loads(row["hints"]), row["state"], row["fact_id"])
 
 
-SELECT = ("SELECT c.*, p.name AS place_name FROM candidates c JOIN places p ON p.id = c.place_id "
-          "WHERE c.guild_id = :g")
+SELECT = ("SELECT c.*, p.name || coalesce(' (' || p.governorate || ', ' || p.country || ')', "
+          "' (' || p.country || ')', '') AS place_name "
+          "FROM candidates c JOIN places p ON p.id = c.place_id WHERE c.guild_id = :g")
 
 
 async def ingest(conn: aiosqlite.Connection, guild: int, actor: int, source: Source, body: str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 import unicodedata
 from collections.abc import Sequence
@@ -225,12 +226,6 @@ def _source_state(stored: StoredSource) -> JSON:
 
 
 # ------------------------------------------------------------------------------ facts
-async def _next_number(conn: aiosqlite.Connection, table: str) -> int:
-    row = await _one(conn, f"SELECT coalesce(max(rowid), 0) + 1 FROM {table}")
-    assert row is not None
-    return int(row[0])
-
-
 async def _check_fact(conn: aiosqlite.Connection, guild: int, fact: Fact) -> tuple[Source, int]:
     """The fact's place and source exist for this server, its quote is in the source's text
     (when the store has the text) and its date is not after the report; returns the source and
@@ -254,7 +249,7 @@ async def _check_fact(conn: aiosqlite.Connection, guild: int, fact: Fact) -> tup
 
 async def _insert_fact(conn: aiosqlite.Connection, guild: int, actor: int, fact: Fact) -> Fact:
     source, position = await _check_fact(conn, guild, fact)
-    fact = fact.model_copy(update={"id": f"m{await _next_number(conn, 'facts')}"})
+    fact = fact.model_copy(update={"id": await _free_id(conn, "facts", "m")})
     marks = ", ".join("?" * len(FACT_COLUMNS.split(", ")))
     await conn.execute(f"INSERT INTO facts({FACT_COLUMNS}) VALUES ({marks})",
                        fact_row(fact, source, guild_id=guild, origin="added", created_at=now(),
@@ -316,6 +311,10 @@ async def edit_fact(conn: aiosqlite.Connection, guild: int, actor: int, fact_id:
         if stored.owner == 0:
             retired = await _set_live(conn, guild, actor, stored, False)
             added = await _add_fact(conn, guild, actor, new, "fact.edit")
+            # the copy says what the original said about other reports ("contradicts ...")
+            await conn.execute("INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) "
+                               "SELECT ?, other_id, kind FROM fact_links WHERE fact_id = ?",
+                               (added.key, fact_id))
             return [retired, added]
         source, position = await _check_fact(conn, guild, new)
         before = fact_state(stored)
@@ -409,14 +408,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:50] or "x"
 
 
-async def _free_id(conn: aiosqlite.Connection, table: str, base: str, first: str = "") -> str:
-    """``base + first``, else ``base-2``, ``base-3``... whichever is free in the whole store (ids
-    are global; the suffix says nothing about who holds the others)."""
-    candidate, n = base + first, 1
-    while await _one(conn, f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)) is not None:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+async def _free_id(conn: aiosqlite.Connection, table: str, base: str) -> str:
+    """``base`` plus a random suffix, free in the whole store. Random rather than counted or
+    numbered on collision: a counter or a "-2" would tell one server what others added."""
+    while True:
+        candidate = f"{base}{secrets.token_hex(3)}"
+        if await _one(conn, f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)) is None:
+            return candidate
 
 
 async def add_place(conn: aiosqlite.Connection, guild: int, actor: int, place: Place) -> Change:
@@ -432,7 +430,7 @@ async def insert_place(conn: aiosqlite.Connection, guild: int, place: Place) -> 
     return that id; the caller holds the transaction and logs the change."""
     # "_m" keeps added ids apart from curated ones (hyphenated slugs), so that a place curated
     # later under the same name never collides with one a server added
-    place_id = await _free_id(conn, "places", f"{slug(place.name)}_m")
+    place_id = await _free_id(conn, "places", f"{slug(place.name)}_")
     await conn.execute(
         "INSERT INTO places(id, guild_id, origin, name, kind, parent_id, country, governorate, "
         "lat, lon, geonames_id) VALUES (?, ?, 'added', ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -462,7 +460,7 @@ async def insert_source(conn: aiosqlite.Connection, guild: int, source: Source,
     ignored) and return that id; the caller holds the transaction and logs the change."""
     pub = source.published
     assert pub.start is not None and pub.end is not None
-    source_id = await _free_id(conn, "sources", f"{pub.start.isoformat()}-{slug(source.outlet)}")
+    source_id = await _free_id(conn, "sources", f"{pub.start.isoformat()}-{slug(source.outlet)}-")
     await conn.execute(
         "INSERT INTO sources(id, guild_id, origin, outlet, title, author, url, genre, "
         "published_start, published_end, published_precision, published_basis, published_note, "
@@ -520,7 +518,8 @@ async def _restore_state(conn: aiosqlite.Connection, guild: int, actor: int, sub
     kind, _, key = subject.partition(":")
     if kind == "fact":
         stored = await get_fact(conn, guild, key)
-        assert stored is not None  # facts are never deleted
+        if stored is None:  # a shared fact a rebuild removed, or one removed with its source
+            raise WriteError(f"Cannot undo: fact `{key}` no longer exists.")
         if state is None:  # undoing an addition retires the fact
             await _apply_live(conn, guild, stored, False)
             return
@@ -544,12 +543,19 @@ async def _restore_state(conn: aiosqlite.Connection, guild: int, actor: int, sub
 
 
 async def _remove_unused(conn: aiosqlite.Connection, guild: int, kind: str, key: str) -> None:
+    """Undo adding a place or source: refused while a live fact or a pending candidate uses it;
+    otherwise it goes, with what only pointed at it and is already dead in this server (retired
+    own facts, decided candidates), whose every version stays in the change log."""
     column = "place_id" if kind == "place" else "source_id"
-    used = await _one(conn, f"SELECT 1 FROM facts WHERE {column} = ? UNION ALL "
-                            f"SELECT 1 FROM candidates WHERE {column} = ?", (key, key))
+    used = await _one(conn, f"SELECT 1 FROM facts WHERE {column} = :k AND retired = 0 UNION ALL "
+                            f"SELECT 1 FROM candidates WHERE {column} = :k AND state = 'pending'",
+                      {"k": key})
     if used is not None:
-        raise WriteError(f"Cannot undo adding {kind} `{key}`: facts or candidates use it. "
-                         "Retire or reject them first.")
+        raise WriteError(f"Cannot undo adding {kind} `{key}` yet: live facts or pending "
+                         "candidates use it. Retire or reject them first, then `undo` again.")
+    await conn.execute(f"DELETE FROM candidates WHERE {column} = ? AND guild_id = ?", (key, guild))
+    await conn.execute(f"DELETE FROM facts WHERE {column} = ? AND guild_id = ? AND retired = 1",
+                       (key, guild))
     table = "places" if kind == "place" else "sources"
     await conn.execute(f"DELETE FROM {table} WHERE id = ? AND guild_id = ?", (key, guild))
 
