@@ -366,3 +366,22 @@ async def test_forms_opened_at_once_in_two_servers_each_keep_their_own_fields(
     assert "Server B says this about Raqqa" in await headline(server, "Raqqa", other_channel)
     assert "Server A" not in await timeline_text(server, "Mosul", other_channel)
     assert "Server B" not in await timeline_text(server, "Raqqa")
+
+
+async def test_export_sends_this_servers_data_as_a_file(server: FakeDiscord, bot: SitrepBot) -> None:
+    source_id = await add_source(server)
+    await say(server, f"!fact add place: Mosul date: 1 March 2020 source: {source_id} "
+                      "summary: Exported fact.")
+    for fmt, needle in (("json", b'"summary": "Exported fact."'), ("csv", b"Exported fact.")):
+        mark = server.mark()
+        await server.send_message(server.channel_id, server.moderator_id, f"!export {fmt}")
+        req = await server.wait_for_request("POST", rf"/channels/{server.channel_id}/messages$",
+                                            since=mark, timeout=10)
+        [upload] = req.files
+        assert upload.filename == f"sitrep-{server.guild_id}.{fmt}" and needle in upload.data
+    _other_guild, other_channel = second_guild(server)
+    mark = server.mark()
+    await server.send_message(other_channel, server.moderator_id, "!export json")
+    req = await server.wait_for_request("POST", rf"/channels/{other_channel}/messages$",
+                                        since=mark, timeout=10)
+    assert b"Exported fact." not in req.files[0].data

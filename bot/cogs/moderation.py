@@ -40,6 +40,8 @@ log = logging.getLogger("sitrep.moderation")
 Ctx = commands.Context["SitrepBot"]
 MAX_ARTICLE_BYTES = 200_000
 MAX_LISTED = 25
+MAX_UPLOAD_BYTES = 8_000_000
+"""Below Discord's smallest upload limit for bots (10 MiB), with room for the request."""
 
 
 class FactFields(commands.FlagConverter, case_insensitive=True):
@@ -450,6 +452,9 @@ class Moderation(commands.Cog):
         if format not in {"json", "csv"}:
             raise InputError("Format: json or csv.")
         data = await self.service.export(guild, format)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InputError(f"Format: the {format} export is {len(data) // 1_000_000} MB, more "
+                             "than Discord takes; run `sitrep export` on the server instead.")
         name = f"sitrep-{guild}.{format}"
         what = "this server's own sources, places, names and facts" if format == "json" else \
             "every fact this server sees, one row each"
