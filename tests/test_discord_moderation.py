@@ -104,6 +104,9 @@ async def test_a_moderator_adds_edits_retires_and_restores_and_answers_follow(
         "**Offensive launched: Test Wire says a new push on Mosul began.** [1]")
     assert "1 Mar 2020" in await timeline_text(server, "Mosul")
 
+    listing = (await say(server, "!fact list Mosul"))["content"]
+    assert re.match(r"\d+ fact\(s\) about Mosul", listing) and f"`{fact_id}` 1 Mar 2020" in listing
+    assert len(listing) <= 2000 and listing.endswith("Mosul began.")
     await say(server, f"!fact edit {fact_id} summary: Test Wire reports fighting on Mosul's edge.")
     assert "fighting on Mosul" in await headline(server, "Mosul")
 

@@ -24,6 +24,7 @@ from discord.ext import commands
 
 from bot.cogs.errors import NotModerator
 from bot.cogs.forms import Field, Form, ReviewView
+from bot.cogs.queries import place_choices
 from bot.model import Refused, Status
 from bot.moderation import rights
 from bot.moderation.inputs import InputError
@@ -40,6 +41,8 @@ log = logging.getLogger("sitrep.moderation")
 Ctx = commands.Context["SitrepBot"]
 MAX_ARTICLE_BYTES = 200_000
 MAX_LISTED = 25
+LIST_BUDGET = 1600
+"""Characters of fact lines in one ``fact list`` reply, leaving room for its head line."""
 MAX_UPLOAD_BYTES = 8_000_000
 """Below Discord's smallest upload limit for bots (10 MiB), with room for the request."""
 
@@ -253,13 +256,21 @@ class Moderation(commands.Cog):
     async def fact_list(self, ctx: Ctx, *, place: str) -> None:
         target = await self.service.place(_guild(ctx), place)
         answer = await self.bot.engine.timeline("", _guild(ctx), place_id=target.id)
-        lines = [f"`{f.id}` {f.event_date.label} · {clean(cut(f.summary, 90))}"
-                 for f in answer.facts[-MAX_LISTED:]]
-        more = len(answer.facts) - len(lines)
-        head = f"{len(answer.facts)} fact(s) about {clean(target.name)}" + (
-            f"; the newest {len(lines)}:" if more > 0 else ":")
-        await self.reply(ctx, "\n".join([head, *lines]) if lines else
-                         f"No facts about {clean(target.name)} here.")
+        # newest last, as many as fit one message (Discord's 2,000 characters)
+        lines: list[str] = []
+        for f in reversed(answer.facts[-MAX_LISTED:]):
+            line = f"`{f.id}` {f.event_date.label} · {clean(cut(f.summary, 90))}"
+            if sum(len(x) + 1 for x in lines) + len(line) > LIST_BUDGET:
+                break
+            lines.insert(0, line)
+        if not lines:
+            await self.reply(ctx, f"No facts about {clean(target.name)} here.")
+            return
+        # the timeline's own message and notes say how many there are and which are shown
+        head = clean(" ".join([answer.message, *answer.notes]))
+        if len(answer.facts) > len(lines):
+            head += f" The last {len(lines)} of those listed:"
+        await self.reply(ctx, "\n".join([head, *lines]))
 
     # ------------------------------------------------------------------ names, places, sources
     @commands.hybrid_group(name="alias", description="Moderators: other names for places")  # type: ignore[arg-type]
@@ -467,9 +478,7 @@ class Moderation(commands.Cog):
     @unwatch.autocomplete("place")
     async def _place_choices(self, interaction: discord.Interaction,
                              current: str) -> list[app_commands.Choice[str]]:
-        resolver = await self.bot.engine.resolver(interaction.guild_id or 0)
-        names = dict.fromkeys(name[:100] for _, name in resolver.complete(current[:100], 25))
-        return [app_commands.Choice(name=n, value=n) for n in names if n][:25]
+        return await place_choices(self.bot.engine, interaction, current)
 
     @fact_add.autocomplete("status")
     async def _status_choices(self, interaction: discord.Interaction,

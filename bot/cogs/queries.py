@@ -22,6 +22,7 @@ from bot.render.embeds import render_embeds
 from bot.views import AnswerView
 
 if TYPE_CHECKING:
+    from bot.answers import Engine
     from bot.app import SitrepBot
 
 log = logging.getLogger("sitrep.commands")
@@ -52,6 +53,21 @@ class RecentAnswers:
         self._seen.move_to_end(key)
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
+
+
+async def place_choices(engine: Engine, interaction: discord.Interaction,
+                        current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a place option: the names the asking server knows that start like what
+    was typed, within Discord's limits (25 choices of at most 100 characters)."""
+    resolver = await engine.resolver(interaction.guild_id or 0)
+    seen: set[str] = set()
+    choices = []
+    for _, name in resolver.complete(current[:100], AUTOCOMPLETE_LIMIT):
+        name = name[:100]
+        if name and name not in seen:
+            seen.add(name)
+            choices.append(app_commands.Choice(name=name, value=name))
+    return choices[:AUTOCOMPLETE_LIMIT]
 
 
 def _author(ctx: Ctx) -> int:
@@ -136,16 +152,7 @@ class Queries(commands.Cog):
 
     async def complete_place(self, interaction: discord.Interaction,
                              current: str) -> list[app_commands.Choice[str]]:
-        guild = interaction.guild_id or 0
-        resolver = await self.bot.engine.resolver(guild)
-        seen: set[str] = set()
-        choices = []
-        for _, name in resolver.complete(current[:100], AUTOCOMPLETE_LIMIT):
-            name = name[:100]
-            if name and name not in seen:
-                seen.add(name)
-                choices.append(app_commands.Choice(name=name, value=name))
-        return choices[:AUTOCOMPLETE_LIMIT]
+        return await place_choices(self.bot.engine, interaction, current)
 
     @commands.hybrid_command(name="status", aliases=list(COMMANDS["status"].aliases),  # type: ignore[arg-type]
                              description=COMMANDS["status"].summary)

@@ -172,6 +172,20 @@ def _check_places(cur: Curated, rel: str, problems: list[Problem]) -> None:
             problems.append(Problem(rel, friend.text, "a false friend is also a place's name"))
 
 
+def fact_source_problems(fact: Fact, source: Source, text: str | None) -> list[str]:
+    """What is wrong between a fact and its source, each as "field: reason": the quote must be
+    the source's own words (where its text is known) and the event cannot come after the report.
+    One rule for ``sitrep check``, moderators' changes and imports."""
+    problems = []
+    if fact.quote and text is not None and fact.quote not in text:
+        problems.append("quote: not an exact substring of the source's text")
+    start = fact.event.start
+    if start is not None and start > source.latest_publication:
+        problems.append(f"date: {fact.event.label} is after the source was published "
+                        f"({source.published_label})")
+    return problems
+
+
 def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
     ids = {f.id for f in cur.facts}
     for fact in cur.facts:
@@ -186,12 +200,8 @@ def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
         else:
             if len(fact.quote.strip()) < 3:
                 bad("quote is missing: every curated fact quotes its source")
-            elif fact.quote not in cur.texts[fact.source]:
-                bad("quote is not an exact substring of its source text")
-            start = fact.event.start
-            if start is not None and start > source.latest_publication:
-                bad(f"event date {fact.event.label} is after its report "
-                    f"({source.latest_publication.isoformat()})")
+            for problem in fact_source_problems(fact, source, cur.texts[fact.source]):
+                bad(problem)
         for link in (*fact.contradicts, *fact.supersedes):
             if link not in ids:
                 bad(f"links to unknown fact {link!r}")

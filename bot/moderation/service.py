@@ -284,9 +284,7 @@ class Moderation:
         friends = [t for t, _, _ in await queries.false_friends(self.engine.conn)]
         found = await asyncio.to_thread(propose, body, source.as_of, names, not_places=friends,
                                         latest=source.latest_publication)
-        drafts = [review.Draft(c.place_id, c.quote, c.position, c.summary, c.attribution, c.hedges,
-                               c.event, c.status_hint, c.matched_name, c.date_text)
-                  for c in found if len(c.quote) <= inputs.LIMITS["quote"]]
+        drafts = [c for c in found if len(c.quote) <= inputs.LIMITS["quote"]]
         async with self._write:
             change, count = await review.ingest(self.conn, guild, actor, source, body, drafts)
         await self._done(guild, [change])

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import aiosqlite
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.curation.load import fact_source_problems
 from bot.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
 from bot.store.db import transaction
 from bot.store.queries import FACT_FIELDS, FACT_JOINS, VISIBLE, FactViews
@@ -399,13 +400,8 @@ class _Checker:
             if fact.source not in raw_ids["sources"]:
                 self.bad(entry, f"unknown source {fact.source!r}: neither in the file nor here")
         else:
-            source, body = found
-            if fact.quote and body is not None and fact.quote not in body:
-                self.bad(entry, f"quote is not found in the text of source {fact.source!r}")
-            start = fact.event.start
-            if start is not None and start > source.latest_publication:
-                self.bad(entry, f"event date {fact.event.label} is after its source was "
-                                f"published ({source.published_label})")
+            for problem in fact_source_problems(fact, *found):
+                self.bad(entry, problem)
         for link in (*fact.contradicts, *fact.supersedes):
             if link == fact.id:
                 self.bad(entry, "links to itself")

@@ -10,30 +10,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from bot.model import DateSpec, Fact, Modality, Source, Status
 from bot.store.db import transaction
+
+if TYPE_CHECKING:
+    from bot.moderation.ingest import Candidate as Proposal
+
 from bot.store.writes import Change, WriteError, _add_fact, _add_source, now, revised
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A candidate before it is stored: what the ingest proposes."""
-
-    place_id: str
-    quote: str
-    position: int
-    summary: str
-    attribution: str | None
-    hedges: tuple[str, ...]
-    event: DateSpec
-    status: Status | None
-    matched_name: str
-    date_text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +61,7 @@ SELECT = ("SELECT c.*, p.name || coalesce(' (' || p.governorate || ', ' || p.cou
 
 
 async def ingest(conn: aiosqlite.Connection, guild: int, actor: int, source: Source, body: str,
-                 drafts: list[Draft]) -> tuple[Change, int]:
+                 drafts: Sequence[Proposal]) -> tuple[Change, int]:
     """Register the article and queue its candidates; returns the source's change and how many
     candidates were queued."""
     async with transaction(conn):
@@ -85,7 +74,8 @@ async def ingest(conn: aiosqlite.Connection, guild: int, actor: int, source: Sou
             [(guild, change.key, d.place_id, d.quote, d.position, d.summary, d.attribution,
               int(bool(d.hedges)), json.dumps({"name": d.matched_name, "date": d.date_text,
                                                "hedges": list(d.hedges)}),
-              d.event.model_dump_json(), d.status.value if d.status else None, at, actor)
+              d.event.model_dump_json(), d.status_hint.value if d.status_hint else None, at,
+              actor)
              for d in drafts])
         return change, len(drafts)
 

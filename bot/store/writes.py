@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 from pydantic import ValidationError
 
+from bot.curation.load import fact_source_problems
 from bot.model import (
     DateBasis,
     DateSpec,
@@ -234,16 +235,11 @@ async def _check_fact(conn: aiosqlite.Connection, guild: int, fact: Fact) -> tup
         raise WriteError(f"Place: no place `{fact.place}` here.")
     stored = await get_source(conn, guild, fact.source)
     if stored is None:
-        raise WriteError(f"Source: no source `{fact.source}` here; add it with `source add`.")
-    position = 0
-    if fact.quote and stored.body is not None:
-        position = stored.body.find(fact.quote)
-        if position < 0:
-            raise WriteError("Quote: it must be copied word for word from the source's text.")
-    start = fact.event.start
-    if start is not None and start > stored.source.latest_publication:
-        raise WriteError(f"Date: {fact.event.label} is after the source was published "
-                         f"({stored.source.published_label}).")
+        raise WriteError(f"Source: no source `{fact.source}` here; add it with `article add`.")
+    for problem in fact_source_problems(fact, stored.source, stored.body):
+        field, _, reason = problem.partition(": ")
+        raise WriteError(f"{field.capitalize()}: {reason}.")
+    position = stored.body.find(fact.quote) if fact.quote and stored.body else 0
     return stored.source, position
 
 
