@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakediscord import FakeDiscord, fake_discord, running_bot
 
-from bot.answers import Engine
-from bot.app import create_bot
 from bot.config import load_settings
+from bot.discord.app import create_bot
+from bot.engine import Engine
 from bot.store.build import build_store
 
 MESSAGES = r"/channels/\d+/messages"

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import bot.answers as answers_module
+import bot.engine.engine as answers_module
 from benchmarks.common import NS_PER_MS, LoopTicker, Stats, Table, ms, percentile, time_async
 from benchmarks.synth import misspell
-from bot.answers import Engine
+from bot.engine import Engine
 from bot.resolve import Resolver
 
 TARGET_STATUS_EXACT_MS = 2.0

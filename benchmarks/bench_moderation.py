@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.common import ROOT, Table, machine, percentile
-from bot.answers import Engine
-from bot.moderation.service import Moderation
+from bot.engine import Engine
+from bot.services.moderation import Moderation
 from bot.store import exchange
 from bot.store.build import build_store
 

@@ -6,7 +6,7 @@ Opens ``Engine`` on the store (which builds the resolver over every name), serve
 the JSON file (``exact``, ``typos``, ``hot``, ``words``: lists of strings), and prints one JSON
 object with VmRSS after the imports, after opening, after serving, and VmHWM (the peak, which
 includes the transient cost of building the resolver). VmRSS is what the container's memory limit
-counts, so that is the figure compared with the 100 MB budget. The Discord front end (``bot.app``,
+counts, so that is the figure compared with the 100 MB budget. The Discord front end (``bot.discord.app``,
 discord.py) is imported too, as the serving bot does.
 """
 
@@ -27,7 +27,7 @@ def _mib(kb: int) -> float:
 
 async def serve(db: Path, plan: dict[str, list[str]]) -> dict[str, float]:
     """Open, serve and sample the process's memory at each step (in MiB)."""
-    from bot.answers import Engine  # imported here so the baseline below includes it
+    from bot.engine import Engine  # imported here so the baseline below includes it
 
     out = {"rss_imports": _mib(read_status_kb("VmRSS"))}
     engine = await Engine.open(db)
@@ -53,9 +53,9 @@ async def serve(db: Path, plan: dict[str, list[str]]) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    # Charge the imports before the first sample, including the Discord front end (bot.app and
+    # Charge the imports before the first sample, including the Discord front end (bot.discord.app and
     # discord.py), because the bot process that must fit in 100 MB carries them.
-    import bot.app  # noqa: F401 - imports bot.answers too
+    import bot.discord.app  # noqa: F401 - imports bot.engine.engine too
 
     db, plan_file = Path(argv[0]), Path(argv[1])
     plan = json.loads(plan_file.read_text(encoding="utf-8"))

@@ -46,7 +46,7 @@ def sitrep_ask(db: Path, data_dir: Path, seeds_dir: Path, runs: int = 5) -> tupl
     return statistics.median(times), first
 
 
-def import_time(module: str = "bot.answers", runs: int = 5) -> tuple[float, float, list[str]]:
+def import_time(module: str = "bot.engine.engine", runs: int = 5) -> tuple[float, float, list[str]]:
     """Median seconds of ``python -c 'import <module>'`` and of ``python -c pass`` (the
     interpreter alone), and the heaviest top-level packages by cumulative import time
     (``-X importtime``), to show where the time goes."""

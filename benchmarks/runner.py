@@ -27,8 +27,8 @@ from pathlib import Path
 from benchmarks import bench_engine, bench_startup, synth
 from benchmarks.bench_engine import QuerySet, make_queries
 from benchmarks.common import ROOT, Table, machine, ms
-from bot.answers import Engine
 from bot.curation.load import load_curated
+from bot.engine import Engine
 from bot.store.build import build_store
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -226,7 +226,7 @@ def startup(db: Path, data: Path, table: Table) -> None:
               p50=f"{took:.2f} s", extra=f"median of 5; answered “{first[:60]}”",
               target=f"<= {TARGET_STARTUP_S:g} s", ok=took <= TARGET_STARTUP_S)
     imp, bare, top = bench_startup.import_time()
-    table.add(label, "`python -c 'import bot.answers'`", p50=f"{imp:.2f} s",
+    table.add(label, "`python -c 'import bot.engine.engine'`", p50=f"{imp:.2f} s",
               extra=f"interpreter alone {bare:.2f} s; heaviest: {', '.join(top)}")
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.model import DateSpec, Fact, Genre, Modality, Precision, Qualifier, Rank, Source, Status
+from bot.domain.model import DateSpec, Fact, Genre, Modality, Precision, Qualifier, Rank, Source, Status
 from bot.store.build import FACT_COLUMNS, fact_row
 from bot.store.db import connect, migrate, transaction
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.app import create_bot
+    from bot.discord.app import create_bot
 
 __all__ = ["create_bot"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "create_bot":
-        from bot.app import create_bot
+        from bot.discord.app import create_bot
 
         return create_bot
     raise AttributeError(name)

@@ -21,9 +21,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.answers import Engine
 from bot.config import Settings, SettingsError, load_settings
 from bot.curation.load import load_curated
+from bot.engine import Engine
 from bot.render.json import render_json
 from bot.render.text import render_text
 from bot.store.backup import backup, restore
@@ -121,7 +121,7 @@ async def cmd_bot(settings: Settings) -> int:
     if not settings.has_token:
         print(f"sitrep: {NO_TOKEN}", file=sys.stderr)
         return EXIT_USAGE
-    from bot.app import run_bot
+    from bot.discord.app import run_bot
 
     return await run_bot(settings)
 

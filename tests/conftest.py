@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from fakediscord import FakeDiscord, fake_discord, running_bot
 
-from bot.answers import Engine
-from bot.app import SitrepBot, create_bot
 from bot.config import Settings, load_settings
+from bot.discord.app import SitrepBot, create_bot
+from bot.engine import Engine
 from bot.store.build import build_store
 
 ROOT = Path(__file__).resolve().parents[1]

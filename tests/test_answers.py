@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from bot.answers import Engine
+from bot.engine import Engine
 
 
 async def test_status_leads_with_the_newest_substantive_report(engine: Engine) -> None:

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.answers import Engine
-from bot.model import Answer, FactView
+from bot.domain.model import Answer, FactView
+from bot.engine import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -21,8 +21,8 @@ from tests.conftest import ROOT
 WRITER = """
 import asyncio, sys
 from pathlib import Path
-from bot.answers import Engine
-from bot.moderation.service import Moderation
+from bot.engine import Engine
+from bot.services.moderation import Moderation
 
 async def main(db):
     engine = await Engine.open(Path(db))

@@ -173,7 +173,7 @@ def test_facts_are_well_formed_and_linked() -> None:
 
 
 def test_facts_validate_against_the_model_and_never_postdate_their_source() -> None:
-    from bot.model import Fact, FalseFriend, Place, Source
+    from bot.domain.model import Fact, FalseFriend, Place, Source
 
     sources = {sid: Source.model_validate(s) for sid, s in _sources().items()}
     for p in _places_doc()["places"]:

@@ -1,4 +1,4 @@
-"""Dates as moderators type them (bot.moderation.dates): every accepted form with the precision,
+"""Dates as moderators type them (bot.services.dates): every accepted form with the precision,
 qualifier and basis it implies, relative phrases resolved against the source's publication date,
 and the refusals with the messages moderators see."""
 
@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from bot.model import DateBasis, DateSpec, Precision, Qualifier
-from bot.moderation.dates import MAX_CHARS, DateInputError, parse_user_date
+from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier
+from bot.services.dates import MAX_CHARS, DateInputError, parse_user_date
 
 MONDAY = date(2016, 3, 14)
 """The publication date of the examples: Monday 14 March 2016."""
@@ -184,6 +184,6 @@ def test_latest_compares_the_start_so_a_month_under_way_is_accepted() -> None:
 
 
 def test_importing_the_module_does_not_import_dateparser() -> None:
-    code = "import sys, bot.moderation.dates; print('dateparser' in sys.modules)"
+    code = "import sys, bot.services.dates; print('dateparser' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from fakediscord import FakeDiscord, running_bot
 
-from bot.answers import Engine
-from bot.app import SitrepBot, create_bot, run_bot
+from bot.discord.app import SitrepBot, create_bot, run_bot
+from bot.engine import Engine
 from tests.conftest import TOKEN, settings_for, start
 
 MESSAGES = r"/channels/\d+/messages"
@@ -307,8 +307,8 @@ async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
     engine = await Engine.open(store)
     bot = create_bot(settings_for(store), engine)
     try:
-        from bot.cogs.admin import Admin
-        from bot.cogs.queries import Queries
+        from bot.discord.cogs.admin import Admin
+        from bot.discord.cogs.queries import Queries
 
         await bot.add_cog(Queries(bot))
         await bot.add_cog(Admin(bot))

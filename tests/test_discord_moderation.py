@@ -15,7 +15,7 @@ import discord
 import pytest
 from fakediscord import FakeDiscord, fake_discord, running_bot
 
-from bot.app import SitrepBot
+from bot.discord.app import SitrepBot
 from tests.conftest import ROOT, TOKEN, start
 from tests.test_discord_e2e import embed_text
 

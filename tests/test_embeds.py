@@ -7,9 +7,9 @@ from datetime import date
 import discord
 import pytest
 
-from bot.answers import Engine
-from bot.model import Answer, DateSpec, FactView, PlaceRef, SourceRef
-from bot.render.embeds import render_embeds
+from bot.discord.embeds import render_embeds
+from bot.domain.model import Answer, DateSpec, FactView, PlaceRef, SourceRef
+from bot.engine import Engine
 
 LIMITS = {"title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024,
           "footer": 2048, "total": 6000}

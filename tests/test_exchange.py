@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.answers import Engine
-from bot.model import Answer, DateBasis, DateSpec, FactView, Precision, Qualifier
-from bot.moderation.service import Moderation
+from bot.domain.model import Answer, DateBasis, DateSpec, FactView, Precision, Qualifier
+from bot.engine import Engine
+from bot.services.moderation import Moderation
 from bot.store import exchange, queries
 from bot.store.db import connect
 from bot.store.exchange import (

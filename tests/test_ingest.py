@@ -1,4 +1,4 @@
-"""Candidate facts from a pasted article (bot.moderation.ingest), on a wire story written for these
+"""Candidate facts from a pasted article (bot.services.ingest), on a wire story written for these
 tests (tests/fixtures/articles/wire_test_article.txt, published Monday 17 October 2016)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import DateBasis, DateSpec, Precision, Qualifier, Status
-from bot.moderation.ingest import SUMMARY_CHARS, Candidate, propose
+from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier, Status
+from bot.services.ingest import SUMMARY_CHARS, Candidate, propose
 from bot.store.queries import iter_name_entries
 
 ARTICLE = (Path(__file__).parent / "fixtures" / "articles" / "wire_test_article.txt").read_text("utf-8")

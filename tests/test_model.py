@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from bot.model import DateSpec, Fact, Precision, Qualifier, Source
+from bot.domain.model import DateSpec, Fact, Precision, Qualifier, Source
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Moderation through ``bot.moderation.service``: every change is checked, logged, scoped to its
+"""Moderation through ``bot.services.moderation``: every change is checked, logged, scoped to its
 server, visible in the answers at once, and reversible. (The same flows through Discord are in
 test_discord_moderation.py.)"""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import Engine
-from bot.moderation.inputs import InputError
-from bot.moderation.service import Moderation
+from bot.engine import Engine
+from bot.services.inputs import InputError
+from bot.services.moderation import Moderation
 from bot.store.writes import WriteError
 
 A, B = 111, 222

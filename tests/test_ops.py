@@ -15,10 +15,10 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot import app
 from bot.__main__ import health_problem, main
-from bot.answers import Engine
 from bot.config import load_settings
+from bot.discord import app
+from bot.engine import Engine
 from bot.store.backup import backup, restore
 from bot.store.db import StoreError
 from bot.store.schema import SCHEMA_VERSION
@@ -123,7 +123,7 @@ def test_a_failing_start_exits_instead_of_hanging(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 99")
     env = {**os.environ, "SITREP_DATABASE": str(bad), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", "import asyncio, pathlib\n"
-                           "from bot.answers import Engine\n"
+                           "from bot.engine import Engine\n"
                            f"asyncio.run(Engine.open(pathlib.Path({str(bad)!r})))"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode != 0 and "newer than this sitrep" in proc.stderr

@@ -143,7 +143,7 @@ async def test_an_old_store_upgrades_at_start_keeping_moderator_rows(tmp_path: P
     """A store at the first schema version, as the first release left it, holding a place and a
     name a moderator added, is migrated when a newer sitrep opens it: the rows survive and the
     moderation tables arrive."""
-    from bot.answers import Engine
+    from bot.engine import Engine
 
     db = tmp_path / "old.db"
     conn = await connect(db)

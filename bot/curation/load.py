@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.model import Fact, FalseFriend, Place, Source
+from bot.domain.model import Fact, FalseFriend, Place, Source
 
 M = TypeVar("M", bound=BaseModel)
 

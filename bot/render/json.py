@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.model import Answer, FactView
+from bot.domain.model import Answer, FactView
 
 
 def _fact(fact: FactView) -> dict[str, Any]:

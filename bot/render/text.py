@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.answers import place_context
-from bot.model import Answer, DateSpec, FactView, SourceRef
+from bot.domain.model import Answer, DateSpec, FactView, SourceRef
+from bot.engine.engine import place_context
 
 DATE_WIDTH = 16
 WIDTH = 100

@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot.curation.gazetteer import GazetteerEntry, read_gazetteer
 from bot.curation.load import Curated, Problem, curated_digest, load_curated
-from bot.model import Fact, Place, Source
+from bot.domain.model import Fact, Place, Source
 from bot.store.db import connect, get_meta, migrate, schema_version, set_meta, transaction
 from bot.store.schema import SCHEMA_VERSION
 

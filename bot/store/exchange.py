@@ -32,7 +32,7 @@ import aiosqlite
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.curation.load import fact_source_problems
-from bot.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
+from bot.domain.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
 from bot.store.db import transaction
 from bot.store.queries import FACT_FIELDS, FACT_JOINS, VISIBLE, FactViews
 from bot.store.writes import (

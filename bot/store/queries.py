@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.model import DateBasis, DateSpec, FactView, PlaceRef, Precision, Qualifier, SourceRef
+from bot.domain.model import DateBasis, DateSpec, FactView, PlaceRef, Precision, Qualifier, SourceRef
 from bot.resolve import NameEntry
 
 FACT_FIELDS = """

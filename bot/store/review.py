@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from bot.model import DateSpec, Fact, Modality, Source, Status
+from bot.domain.model import DateSpec, Fact, Modality, Source, Status
 from bot.store.db import transaction
 
 if TYPE_CHECKING:
-    from bot.moderation.ingest import Candidate as Proposal
+    from bot.services.ingest import Candidate as Proposal
 
 from bot.store.writes import Change, WriteError, _add_fact, _add_source, now, revised
 

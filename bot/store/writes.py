@@ -26,7 +26,7 @@ import aiosqlite
 from pydantic import ValidationError
 
 from bot.curation.load import fact_source_problems
-from bot.model import (
+from bot.domain.model import (
     DateBasis,
     DateSpec,
     Fact,

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import discord
 
-from bot.model import Answer, PlaceRef
+from bot.domain.model import Answer, PlaceRef
 
 TIMEOUT = 180.0
 AnswerFn = Callable[[str, str, int], Awaitable[Answer]]
@@ -47,7 +47,7 @@ class OwnedView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception,
                        item: discord.ui.Item[Any]) -> None:
-        from bot.cogs.errors import log_and_reply
+        from bot.discord.cogs.errors import log_and_reply
 
         await log_and_reply(interaction, error)
 

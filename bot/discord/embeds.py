@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.answers import place_context
-from bot.model import Answer, FactView, SourceRef
+from bot.domain.model import Answer, FactView, SourceRef
+from bot.engine.engine import place_context
 from bot.render.text import fact_tag, place_title, source_line
 
 TITLE_MAX = 256

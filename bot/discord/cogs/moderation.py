@@ -3,11 +3,11 @@ the mod-log and export. Every command is hybrid (``!fact add place: Mosul ...`` 
 
 Rights are declared once, for the whole cog: ``cog_check`` admits moderators only (prefix and slash
 alike) and ``rights.declare`` gives every slash command the same default permission. The cog only
-collects fields and shows results; ``bot.moderation.service.Moderation`` checks and applies them.
+collects fields and shows results; ``bot.services.moderation.Moderation`` checks and applies them.
 Slash commands whose text is long open a form (a modal) for it when it was not given as an option.
 
 The ``type: ignore[arg-type]`` on the decorators works around discord.py's decorator typing, as in
-``bot.cogs.queries``.
+``bot.discord.cogs.queries``.
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.errors import NotModerator
-from bot.cogs.forms import Field, Form, ReviewView
-from bot.cogs.queries import place_choices
-from bot.model import Refused, Status
-from bot.moderation import rights
-from bot.moderation.inputs import InputError
-from bot.moderation.service import Moderation as Service
-from bot.render.changes import candidate_embed, change_embed, fact_embed, history_embed
-from bot.render.embeds import clean, cut
+from bot.discord import checks as rights
+from bot.discord.change_embeds import candidate_embed, change_embed, fact_embed, history_embed
+from bot.discord.cogs.errors import NotModerator
+from bot.discord.cogs.queries import place_choices
+from bot.discord.embeds import clean, cut
+from bot.discord.forms import Field, Form, ReviewView
+from bot.domain.model import Refused, Status
+from bot.services.inputs import InputError
+from bot.services.moderation import Moderation as Service
 from bot.store import queries
 from bot.store.writes import Change, describe
 
 if TYPE_CHECKING:
-    from bot.app import SitrepBot
+    from bot.discord.app import SitrepBot
 
 log = logging.getLogger("sitrep.moderation")
 Ctx = commands.Context["SitrepBot"]

@@ -16,7 +16,7 @@ from typing import Any
 import discord
 
 from bot.config import Settings
-from bot.moderation.rights import is_moderator, who_may
+from bot.discord.checks import is_moderator, who_may
 
 MODAL_TIMEOUT = 900.0
 REVIEW_TIMEOUT = 900.0
@@ -57,7 +57,7 @@ class Form(discord.ui.Modal):
 
     async def on_error(self, interaction: discord.Interaction,  # type: ignore[override]
                        error: Exception) -> None:
-        from bot.cogs.errors import log_and_reply
+        from bot.discord.cogs.errors import log_and_reply
 
         await log_and_reply(interaction, error)
 
@@ -99,7 +99,7 @@ class ReviewView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception,
                        item: discord.ui.Item[Any]) -> None:
-        from bot.cogs.errors import log_and_reply
+        from bot.discord.cogs.errors import log_and_reply
 
         await log_and_reply(interaction, error)
 

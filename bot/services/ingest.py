@@ -43,7 +43,7 @@ How, and why:
   lists were slower on the same data (0.33 s to compile, 60 ms to scan).
 * **Dates**: a scan for expressions that carry a month name, a weekday, a four-digit year after a
   preposition, or a relative day word ("yesterday", "last week", "two days ago"), each read by
-  :func:`~bot.moderation.dates.parse_user_date` against the publication date, which is also the
+  :func:`~bot.services.dates.parse_user_date` against the publication date, which is also the
   latest the event can be. dateparser's own ``search_dates`` was tried and is too noisy for this
   ("may" and "march" as dates, "on Aug" for "on Aug. 25" with the day invented). A sentence with
   no date gets "by" the publication day with basis ``publication``, as curators write it in
@@ -67,8 +67,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.model import DateBasis, DateSpec, Precision, Qualifier, Status
-from bot.moderation.dates import DateInputError, parse_user_date
+from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier, Status
+from bot.services.dates import DateInputError, parse_user_date
 
 __all__ = ["MIN_NAME", "SUMMARY_CHARS", "Candidate", "propose"]
 

@@ -20,9 +20,9 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.answers import Engine
 from bot.config import Settings
-from bot.moderation.service import Moderation as Service
+from bot.engine import Engine
+from bot.services.moderation import Moderation as Service
 from bot.store.db import get_meta, set_meta
 
 log = logging.getLogger("sitrep.bot")
@@ -70,10 +70,10 @@ class SitrepBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.__main__ import ensure_store
-        from bot.cogs.admin import Admin
-        from bot.cogs.errors import Errors
-        from bot.cogs.moderation import Moderation
-        from bot.cogs.queries import Queries
+        from bot.discord.cogs.admin import Admin
+        from bot.discord.cogs.errors import Errors
+        from bot.discord.cogs.moderation import Moderation
+        from bot.discord.cogs.queries import Queries
 
         if self._engine is None:
             await ensure_store(self.settings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.model import Genre, PlaceKind, Refused, Status
+from bot.domain.model import Genre, PlaceKind, Refused, Status
 
 LIMITS = {"summary": 300, "quote": 1000, "attribution": 200, "title": 300, "outlet": 100,
           "author": 100, "url": 500, "name": 80, "governorate": 80, "date": 64, "place": 100,

@@ -24,11 +24,21 @@ from typing import Any
 
 import aiosqlite
 
-from bot.answers import Engine
-from bot.model import DateBasis, DateSpec, Fact, Modality, Place, PlaceRef, Precision, Qualifier, Source
-from bot.moderation import inputs
-from bot.moderation.dates import DateInputError, parse_user_date
-from bot.moderation.inputs import InputError, clean, optional
+from bot.domain.model import (
+    DateBasis,
+    DateSpec,
+    Fact,
+    Modality,
+    Place,
+    PlaceRef,
+    Precision,
+    Qualifier,
+    Source,
+)
+from bot.engine import Engine
+from bot.services import inputs
+from bot.services.dates import DateInputError, parse_user_date
+from bot.services.inputs import InputError, clean, optional
 from bot.store import queries, review, watches, writes
 from bot.store.db import connect
 from bot.store.writes import Change, StoredSource
@@ -275,7 +285,7 @@ class Moderation:
                      outlet: str | None, published: str | None, url: str | None = None,
                      genre: str | None = None, author: str | None = None) -> Ingested:
         """Register an article with its text and queue the facts it seems to state."""
-        from bot.moderation.ingest import propose
+        from bot.services.ingest import propose
 
         body = clean("text", text, required=True, multiline=True)
         source = self._source_model(title=title, outlet=outlet, url=url, published=published,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.commands import COMMANDS, ParsedCommand, parse_command
-from bot.model import Answer, FactView, PlaceRef, SourceRef, Status
+from bot.domain.model import Answer, FactView, PlaceRef, SourceRef, Status
+from bot.engine.commands import COMMANDS, ParsedCommand, parse_command
 from bot.resolve import Resolution, Resolver
 from bot.store import queries
 from bot.store.db import connect, migrate

@@ -1,6 +1,6 @@
 """Discord rendering of moderation: a change (for the mod-log and watches), a fact's history, a
 fact card, and a review candidate. Everything dynamic is escaped and cut to Discord's limits like
-the answers are (``bot.render.embeds``)."""
+the answers are (``bot.discord.embeds``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import discord
 
-from bot.model import DateSpec, Status
-from bot.render.embeds import DESCRIPTION_MAX, FIELD_VALUE_MAX, TITLE_MAX, clean, cut
+from bot.discord.embeds import DESCRIPTION_MAX, FIELD_VALUE_MAX, TITLE_MAX, clean, cut
+from bot.domain.model import DateSpec, Status
 from bot.store.review import Candidate
 from bot.store.writes import Change, StoredFact, describe
 

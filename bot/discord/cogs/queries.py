@@ -16,14 +16,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands import COMMANDS, ParsedCommand
-from bot.model import Answer
-from bot.render.embeds import render_embeds
-from bot.views import AnswerView
+from bot.discord.embeds import render_embeds
+from bot.discord.views import AnswerView
+from bot.domain.model import Answer
+from bot.engine.commands import COMMANDS, ParsedCommand
 
 if TYPE_CHECKING:
-    from bot.answers import Engine
-    from bot.app import SitrepBot
+    from bot.discord.app import SitrepBot
+    from bot.engine import Engine
 
 log = logging.getLogger("sitrep.commands")
 

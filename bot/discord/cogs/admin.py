@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from bot.app import SitrepBot
+    from bot.discord.app import SitrepBot
 
 
 class Admin(commands.Cog):

@@ -2,7 +2,7 @@
 
 Moderators add facts from a chat box, so they type dates the way people write them, not in the
 compact curation form of ``data/facts.yaml``. :func:`parse_user_date` accepts both and returns the
-same :class:`~bot.model.DateSpec` a curator would have written, with the precision the words carry
+same :class:`~bot.domain.model.DateSpec` a curator would have written, with the precision the words carry
 and never more: "March 2016" is the whole month, not a day the parser made up.
 
 How it reads a date, and why:
@@ -11,7 +11,7 @@ How it reads a date, and why:
    surrounding quotes dropped, at most :data:`MAX_CHARS`), because it comes straight from a chat
    message and may have been pasted.
 2. **Qualifier words** in front ("by", "since", "around"/"about"/"c."/"circa"/"~") become the
-   :class:`~bot.model.Qualifier`; "on", "in", "during", "early", "late", "mid-" are dropped since
+   :class:`~bot.domain.model.Qualifier`; "on", "in", "during", "early", "late", "mid-" are dropped since
    they say nothing about the interval.
 3. **Digits only**: the compact curation form, read by :meth:`DateSpec.parse_text` and nothing
    else, so that "2016-13" is an error rather than dateparser's guess (13 March), and an ambiguous
@@ -44,7 +44,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.model import DateBasis, DateSpec, Precision, Qualifier
+from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier
 
 __all__ = ["MAX_CHARS", "DateInputError", "parse_user_date"]
 

@@ -1,1 +1,0 @@
-"""Moderation: tools that help moderators turn sources into curated facts."""
