@@ -32,7 +32,7 @@ from fakediscord import FakeDiscord, fake_discord, running_bot
 
 from bot.config import load_settings
 from bot.discord.app import create_bot
-from bot.engine import Engine
+from bot.runtime import open_at
 from bot.store.build import build_store
 
 MESSAGES = r"/channels/\d+/messages"
@@ -99,10 +99,10 @@ async def run_case(label: str, db: Path, places: list[str], rounds: int,
         users = [server.add_user(f"user{i}", guild_id=server.guild_id).id for i in range(250)]
         guild = server.world.guilds[server.guild_id]
         channels = [server.world.add_channel(guild, f"room-{i}").id for i in range(50)]
-        engine = await Engine.open(db)
+        engine_rt = await open_at(db)
         settings = load_settings(discord_token="bench.token", database=db, user_rate=100_000,
                                  same_answer_seconds=0, log_level="WARNING")
-        bot = create_bot(settings, engine)
+        bot = create_bot(settings, engine_rt)
         try:
             async with running_bot(server, bot, "bench.token"):
                 times = await interleaved(server, places, rounds)
@@ -124,7 +124,7 @@ async def run_case(label: str, db: Path, places: list[str], rounds: int,
                             f"reply, p99) | {burst_size / seconds:.0f} commands/s | nothing lost "
                             f"| {'PASS' if answered == burst_size else 'FAIL'} |")
         finally:
-            await engine.close()
+            await engine_rt.close()
     return rows
 
 

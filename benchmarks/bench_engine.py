@@ -25,6 +25,7 @@ from benchmarks.common import NS_PER_MS, LoopTicker, Stats, Table, ms, percentil
 from benchmarks.synth import misspell
 from bot.engine import Engine
 from bot.resolve import Resolver
+from bot.runtime import open_at
 
 TARGET_STATUS_EXACT_MS = 2.0
 TARGET_STATUS_TYPO_MS = 5.0
@@ -73,12 +74,12 @@ async def statements_per_request(engine: Engine, fn: Callable[[str], Awaitable[o
         nonlocal count
         count += 1
 
-    await engine.conn.set_trace_callback(trace)
+    await engine.store.conn.set_trace_callback(trace)
     try:
         for q in qs[:sample]:
             await fn(q)
     finally:
-        await engine.conn.set_trace_callback(None)  # type: ignore[arg-type]
+        await engine.store.conn.set_trace_callback(None)  # type: ignore[arg-type]
     return count / min(sample, len(qs))
 
 
@@ -229,7 +230,8 @@ async def open_stall(db: Path, table: Table, label: str) -> Engine:
     try:
         t0 = time.perf_counter()
         async with LoopTicker() as tick:
-            engine = await Engine.open(db)
+            engine_rt = await open_at(db)
+            engine = engine_rt.engine
         took = time.perf_counter() - t0
     finally:
         if patched:
@@ -260,10 +262,10 @@ async def open_stall(db: Path, table: Table, label: str) -> Engine:
     gc.disable()
     try:
         async with LoopTicker() as tick:
-            second = await Engine.open(db)
+            second_rt = await open_at(db)
     finally:
         gc.enable()
-    await second.close()
+    await second_rt.close()
     table.add(label, "  diagnostic: the same open with the cyclic GC disabled",
               p50=ms(percentile(tick.gaps_ns, 50) / NS_PER_MS), p99=ms(tick.p99_ms),
               extra=f"max gap {ms(tick.max_ms)}: the stall that is not the GC's")

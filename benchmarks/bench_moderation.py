@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.common import ROOT, Table, machine, percentile
-from bot.engine import Engine
+from bot.runtime import open_at
 from bot.services.moderation import Moderation
 from bot.store import exchange
 from bot.store.build import build_store
@@ -51,7 +51,8 @@ async def run(iterations: int) -> Table:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "sitrep.db"
         await build_store(db, ROOT / "seeds", ROOT / "data")
-        engine = await Engine.open(db)
+        engine_rt = await open_at(db)
+        engine = engine_rt.engine
         mod = await Moderation.open(engine)
         try:
             src = (await mod.add_source(GUILD, 1, title="Bench", outlet="Bench Wire",
@@ -91,14 +92,14 @@ async def run(iterations: int) -> Table:
             own = await timed(lambda i: engine.status(("Mosul", "Ramadi")[i % 2], GUILD), iterations)
             row(table, "status, shared resolver (engine, no answer cache)", shared)
             row(table, "status, server with its own names", own)
-            own_facts = len((await exchange.export_json(engine.conn, GUILD))["facts"])
+            own_facts = len((await exchange.export_json(engine.store.conn, GUILD))["facts"])
             row(table, "export JSON", await timed(
-                lambda i: exchange.export_json(engine.conn, GUILD), 20), f"({own_facts} own facts)")
+                lambda i: exchange.export_json(engine.store.conn, GUILD), 20), f"({own_facts} own facts)")
             row(table, "export CSV (every visible fact)", await timed(
-                lambda i: exchange.export_csv(engine.conn, GUILD), 20))
+                lambda i: exchange.export_csv(engine.store.conn, GUILD), 20))
         finally:
             await mod.close()
-            await engine.close()
+            await engine_rt.close()
     return table
 
 

@@ -27,10 +27,11 @@ def _mib(kb: int) -> float:
 
 async def serve(db: Path, plan: dict[str, list[str]]) -> dict[str, float]:
     """Open, serve and sample the process's memory at each step (in MiB)."""
-    from bot.engine import Engine  # imported here so the baseline below includes it
+    from bot.runtime import open_at  # imported here so the baseline below includes it
 
     out = {"rss_imports": _mib(read_status_kb("VmRSS"))}
-    engine = await Engine.open(db)
+    engine_rt = await open_at(db)
+    engine = engine_rt.engine
     gc.collect()
     out["rss_open"] = _mib(read_status_kb("VmRSS"))
     try:
@@ -45,7 +46,7 @@ async def serve(db: Path, plan: dict[str, list[str]]) -> dict[str, float]:
         for word in plan["words"]:
             await engine.search(word)
     finally:
-        await engine.close()
+        await engine_rt.close()
     gc.collect()
     out["rss_served"] = _mib(read_status_kb("VmRSS"))
     out["hwm"] = _mib(read_status_kb("VmHWM"))

@@ -28,7 +28,7 @@ from benchmarks import bench_engine, bench_startup, synth
 from benchmarks.bench_engine import QuerySet, make_queries
 from benchmarks.common import ROOT, Table, machine, ms
 from bot.curation.load import load_curated
-from bot.engine import Engine
+from bot.runtime import open_at
 from bot.store.build import build_store
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -66,9 +66,10 @@ async def real_store(tmp: Path, table: Table, iterations: int) -> tuple[Path, Pa
     report = await build_store(db, ROOT / "seeds", data)
     built = time.perf_counter() - t0
     label = "real store"
-    engine = await Engine.open(db)
+    engine_rt = await open_at(db)
+    engine = engine_rt.engine
     try:
-        rows = await engine.conn.execute_fetchall(
+        rows = await engine.store.conn.execute_fetchall(
             "SELECT n.name FROM place_names n WHERE n.place_id IN (SELECT place_id FROM facts) "
             "ORDER BY n.name")
         names = [str(r[0]) for r in rows]
@@ -79,7 +80,7 @@ async def real_store(tmp: Path, table: Table, iterations: int) -> tuple[Path, Pa
         exact, typos = make_queries(names, iterations)
         await bench_engine.latency(engine, table, label, QuerySet(exact, typos), judged=False)
     finally:
-        await engine.close()
+        await engine_rt.close()
     return db, data
 
 
@@ -138,7 +139,8 @@ async def synthetic_store(tmp: Path, syn: synth.Synthetic, n_facts: int, table: 
     if is_big:
         engine = await bench_engine.open_stall(db, table, label)
     else:
-        engine = await Engine.open(db)
+        engine_rt = await open_at(db)
+        engine = engine_rt.engine
     try:
         await bench_engine.latency(engine, table, label, qs, judged=is_big)
         if is_big:
@@ -155,7 +157,7 @@ async def synthetic_store(tmp: Path, syn: synth.Synthetic, n_facts: int, table: 
                                             title="  diagnostic: no common-word search, "
                                                   "gc.freeze() after open")
     finally:
-        await engine.close()
+        await engine_rt.close()
     if is_big:
         rss(db, qs, tmp, table, label)
     return db

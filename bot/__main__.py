@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import logging
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -23,13 +22,14 @@ from pathlib import Path
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.curation.load import load_curated
-from bot.engine import Engine
+from bot.domain.errors import StoreFailure
 from bot.render.json import render_json
 from bot.render.text import render_text
+from bot.runtime import running
 from bot.store.backup import backup, restore
-from bot.store.build import BuildError, build_store, store_is_current
-from bot.store.db import StoreError, connect
-from bot.store.exchange import ImportProblems, export_csv, export_json, import_json
+from bot.store.build import BuildError, build_store
+from bot.store.exchange import ImportProblems
+from bot.store.sqlite import store_health
 
 log = logging.getLogger("sitrep")
 
@@ -42,36 +42,16 @@ def _setup_logging(settings: Settings) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-async def ensure_store(settings: Settings, *, quiet: bool = False) -> None:
-    """Build the store when it is missing or was built from other curated files."""
-    if await store_is_current(settings.database, settings.seeds_dir, settings.data_dir):
-        return
-    report = await build_store(settings.database, settings.seeds_dir, settings.data_dir)
-    if report.built and not quiet:
-        log.info("built the store at %s: %d sources, %d places (+%d from GeoNames), %d facts "
-                 "in %.2fs", settings.database, report.sources, report.places,
-                 report.gazetteer_places, report.facts, report.seconds)
-
-
-async def open_engine(settings: Settings) -> Engine:
-    await ensure_store(settings)
-    return await Engine.open(settings.database, stale_after_days=settings.stale_after_days,
-                             prefix=settings.prefix)
-
-
 async def cmd_ask(settings: Settings, text: str, as_json: bool) -> int:
-    engine = await open_engine(settings)
-    try:
-        answer = await engine.ask(text)
-    finally:
-        await engine.close()
+    async with running(settings) as rt:
+        answer = await rt.engine.ask(text)
     print(render_json(answer) if as_json else render_text(answer))
     return EXIT_USAGE if answer.error == "bad_input" else 0
 
 
 async def cmd_console(settings: Settings, stdin_is_tty: bool) -> int:
-    engine = await open_engine(settings)
-    try:
+    async with running(settings) as rt:
+        engine = rt.engine
         if stdin_is_tty:
             print(f"sitrep console: type `{settings.prefix}help`, or Ctrl-D to leave.")
         while True:
@@ -87,8 +67,6 @@ async def cmd_console(settings: Settings, stdin_is_tty: bool) -> int:
             print(render_text(answer), flush=True)
             if not stdin_is_tty:
                 print(flush=True)
-    finally:
-        await engine.close()
     return 0
 
 
@@ -137,21 +115,9 @@ async def cmd_health(settings: Settings) -> int:
 
 
 async def health_problem(settings: Settings) -> str | None:
-    from bot.store.db import schema_version
-    from bot.store.schema import SCHEMA_VERSION
-
-    if not settings.database.exists():
-        return f"no store at {settings.database}"
-    try:
-        conn = await connect(settings.database, readonly=True)
-        try:
-            if await schema_version(conn) != SCHEMA_VERSION:
-                return "the store's schema is not current"
-            await conn.execute_fetchall("SELECT id FROM facts LIMIT 1")
-        finally:
-            await conn.close()
-    except (sqlite3.Error, OSError) as exc:
-        return f"the store is not readable: {exc}"
+    problem = await store_health(settings.database)
+    if problem is not None:
+        return problem
     if settings.heartbeat_file is not None:
         try:
             age = time.time() - settings.heartbeat_file.stat().st_mtime
@@ -179,14 +145,11 @@ CLI_ACTOR = 0
 
 
 async def export_text(settings: Settings, guild: int, fmt: str) -> str:
-    await ensure_store(settings, quiet=True)
-    conn = await connect(settings.database)
-    try:
+    async with running(settings, quiet=True) as rt:
         if fmt == "csv":
-            return await export_csv(conn, guild)
-        return json.dumps(await export_json(conn, guild), ensure_ascii=False, indent=2) + "\n"
-    finally:
-        await conn.close()
+            return await rt.moderation.export_csv(guild)
+        return json.dumps(await rt.moderation.export_document(guild), ensure_ascii=False,
+                          indent=2) + "\n"
 
 
 def cmd_export(settings: Settings, guild: int, fmt: str, target: Path | None) -> int:
@@ -220,12 +183,8 @@ def cmd_import(settings: Settings, guild: int, source: Path) -> int:
 
 
 async def import_lines(settings: Settings, guild: int, data: object) -> list[str]:
-    await ensure_store(settings, quiet=True)
-    conn = await connect(settings.database)
-    try:
-        return (await import_json(conn, guild, data, CLI_ACTOR)).lines()
-    finally:
-        await conn.close()
+    async with running(settings, quiet=True) as rt:
+        return (await rt.moderation.import_document(guild, CLI_ACTOR, data)).lines()
 
 
 def _server_id(text: str) -> int:
@@ -313,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         print(f"sitrep: {exc}", file=sys.stderr)
         return 1
-    except StoreError as exc:
+    except StoreFailure as exc:
         print(f"sitrep: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ connected to the fake Discord server (``server``, which a module may override)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date
@@ -17,6 +18,7 @@ from fakediscord import FakeDiscord, fake_discord, running_bot
 from bot.config import Settings, load_settings
 from bot.discord.app import SitrepBot, create_bot
 from bot.engine import Engine
+from bot.runtime import open_at, open_runtime
 from bot.store.build import build_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,24 +51,27 @@ def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-async def _engine(db: Path, tmp_path: Path) -> Engine:
+@contextlib.asynccontextmanager
+async def _engine(db: Path, tmp_path: Path) -> AsyncIterator[Engine]:
     copy = tmp_path / "engine.db"
     shutil.copy(db, copy)
-    return await Engine.open(copy, today=lambda: TODAY)
+    rt = await open_at(copy, today=lambda: TODAY)
+    try:
+        yield rt.engine
+    finally:
+        await rt.close()
 
 
 @pytest.fixture
 async def engine(fixture_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = await _engine(fixture_store, tmp_path)
-    yield eng
-    await eng.close()
+    async with _engine(fixture_store, tmp_path) as eng:
+        yield eng
 
 
 @pytest.fixture
 async def shipped(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = await _engine(shipped_store, tmp_path)
-    yield eng
-    await eng.close()
+    async with _engine(shipped_store, tmp_path) as eng:
+        yield eng
 
 
 # ---------------------------------------------------------------------------- Discord end to end
@@ -97,10 +102,9 @@ async def server() -> AsyncIterator[FakeDiscord]:
 
 
 async def start(server: FakeDiscord, store: Path, **overrides: Any) -> SitrepBot:
-    engine = await Engine.open(store, today=lambda: TODAY)
-    bot = create_bot(settings_for(store, **overrides), engine)
-    bot.engine_to_close = engine  # type: ignore[attr-defined]
-    return bot
+    settings = settings_for(store, **overrides)
+    runtime = await open_runtime(settings, today=lambda: TODAY, build=False)
+    return create_bot(settings, runtime)
 
 
 @pytest.fixture
@@ -110,6 +114,6 @@ async def bot(server: FakeDiscord, store: Path) -> AsyncIterator[SitrepBot]:
         async with running_bot(server, b, TOKEN) as running:
             yield running
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
 
 

@@ -22,11 +22,13 @@ WRITER = """
 import asyncio, sys
 from pathlib import Path
 from bot.engine import Engine
+from bot.runtime import open_at
 from bot.services.moderation import Moderation
 
 async def main(db):
-    engine = await Engine.open(Path(db))
-    mod = await Moderation.open(engine)
+    engine_rt = await open_at(Path(db))
+    engine = engine_rt.engine
+    mod = engine_rt.moderation
     src = (await mod.add_source(7, 1, title="Stream", outlet="Crash Wire",
                                 published="2 March 2020")).key
     print("ack", src, flush=True)

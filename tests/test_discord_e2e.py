@@ -17,7 +17,7 @@ import pytest
 from fakediscord import FakeDiscord, running_bot
 
 from bot.discord.app import SitrepBot, create_bot, run_bot
-from bot.engine import Engine
+from bot.runtime import open_at
 from tests.conftest import TOKEN, settings_for, start
 
 MESSAGES = r"/channels/\d+/messages"
@@ -196,7 +196,7 @@ async def test_500_facts_stay_within_limits(server: FakeDiscord, store: Path) ->
                                             server.member_id, "timeline", {"place": "Ramadi"})
             assert rec.embeds and all(r.status == 200 for r in server.requests[mark:])
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
 
 
 async def test_cooldowns_reply_briefly(server: FakeDiscord, store: Path) -> None:
@@ -214,7 +214,7 @@ async def test_cooldowns_reply_briefly(server: FakeDiscord, store: Path) -> None
                                             server.member_id, "status", {"place": "Hit"})
             assert rec.ephemeral and (rec.content or "").startswith("Slow down")
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
 
 
 async def test_a_failing_command_is_answered_logged_and_survived(
@@ -252,7 +252,7 @@ async def test_without_message_content_slash_still_works(server: FakeDiscord, st
             mention = await say(server, f"<@{server.bot_user_id}> status Raqqa")
             assert mention["embeds"][0]["title"].startswith("Raqqa")
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
 
 
 async def test_slash_commands_sync_only_when_the_tree_changed(server: FakeDiscord,
@@ -263,7 +263,7 @@ async def test_slash_commands_sync_only_when_the_tree_changed(server: FakeDiscor
             async with running_bot(server, b, TOKEN):
                 pass
         finally:
-            await b.engine_to_close.close()  # type: ignore[attr-defined]
+            await b.runtime.close()
     assert server.command_syncs == 1
 
 
@@ -284,7 +284,7 @@ async def test_commands_log_one_line_and_never_the_token(server: FakeDiscord, st
         async with running_bot(server, b, TOKEN):
             await say(server, "!status Mosel")
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "sitrep.commands"]
     assert len(lines) == 1 and re.fullmatch(
         rf"guild={server.guild_id} command=status place=mosul error=- latency_ms=[\d.]+", lines[0])
@@ -304,8 +304,8 @@ async def test_sigterm_closes_gateway_and_store_and_returns_0(server: FakeDiscor
 
 
 async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
-    engine = await Engine.open(store)
-    bot = create_bot(settings_for(store), engine)
+    engine_rt = await open_at(store)
+    bot = create_bot(settings_for(store), engine_rt)
     try:
         from bot.discord.cogs.admin import Admin
         from bot.discord.cogs.queries import Queries
@@ -317,4 +317,4 @@ async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
         slash = [c.name for c in bot.tree.get_commands()]
         assert len(slash) == len(set(slash))
     finally:
-        await engine.close()
+        await engine_rt.close()

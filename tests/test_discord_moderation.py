@@ -222,7 +222,7 @@ async def test_the_bot_itself_refuses_slash_commands_from_members(store: Path) -
                     assert rec.content == "Only members with Manage Server can do that."
                 assert store_digest(store) == before
         finally:
-            await b.engine_to_close.close()  # type: ignore[attr-defined]
+            await b.runtime.close()
 
 
 async def test_two_servers_do_not_see_each_others_facts(server: FakeDiscord,
@@ -344,7 +344,7 @@ async def test_the_moderator_role_and_permission_are_configurable(server: FakeDi
             assert registered["default_member_permissions"] == str(
                 discord.Permissions(administrator=True).value)
     finally:
-        await b.engine_to_close.close()  # type: ignore[attr-defined]
+        await b.runtime.close()
 
 
 async def test_forms_opened_at_once_in_two_servers_each_keep_their_own_fields(

@@ -22,6 +22,7 @@ import pytest
 from bot.__main__ import main
 from bot.domain.model import Answer, DateBasis, DateSpec, FactView, Precision, Qualifier
 from bot.engine import Engine
+from bot.runtime import open_at
 from bot.services.moderation import Moderation
 from bot.store import exchange, queries
 from bot.store.db import connect
@@ -126,9 +127,10 @@ async def fresh(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
     """Another store built from the same curated data, with no server rows at all."""
     db = tmp_path / "fresh.db"
     shutil.copy(shipped_store, db)
-    engine = await Engine.open(db, today=lambda: TODAY)
+    engine_rt = await open_at(db, today=lambda: TODAY)
+    engine = engine_rt.engine
     yield engine
-    await engine.close()
+    await engine_rt.close()
 
 
 def dump(db: Path) -> list[str]:
@@ -143,7 +145,7 @@ def roundtrip(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def import_into(engine: Engine, guild: int, doc: object) -> ImportReport:
-    conn = await connect(engine.db_path)
+    conn = await connect(engine.store.path)
     try:
         return await import_json(conn, guild, doc, IMPORTER)
     finally:
@@ -185,7 +187,7 @@ def mapped(doc: dict[str, Any], report: ImportReport, guild: int) -> dict[str, A
 
 # ------------------------------------------------------------------------------ round trip
 async def test_export_holds_the_servers_own_layer(mod: Moderation, layer: Layer) -> None:
-    doc = await export_json(mod.engine.conn, A)
+    doc = await export_json(mod.store.conn, A)
     assert {k: doc[k] for k in ("format", "version", "guild")} == {
         "format": "sitrep-export", "version": 1, "guild": A}
     assert [s["id"] for s in doc["sources"]] == [layer.wire, layer.ingested]
@@ -201,14 +203,14 @@ async def test_export_holds_the_servers_own_layer(mod: Moderation, layer: Layer)
     assert facts[layer.facts[2]]["event"] == "unknown"
     assert facts[layer.facts[3]]["event"] == "by 2016-10-17"
     assert doc["hidden"] == [layer.hidden]
-    assert await export_json(mod.engine.conn, B) == {**doc, "guild": B, "sources": [],
+    assert await export_json(mod.store.conn, B) == {**doc, "guild": B, "sources": [],
                                                      "places": [], "names": [], "facts": [],
                                                      "hidden": [], "exported_at": ANY}
 
 
 async def test_import_into_a_fresh_store_gives_the_same_answers(
         mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    doc = roundtrip(await export_json(mod.engine.conn, A))
+    doc = roundtrip(await export_json(mod.store.conn, A))
     report = await import_into(fresh, B, doc)
     old, new = mod.engine, fresh
 
@@ -227,7 +229,7 @@ async def test_import_into_a_fresh_store_gives_the_same_answers(
     assert layer.hidden in [f.id for f in (await new.timeline("Mosul", 0)).facts]
     assert (await new.status("Mosul", A)).model_dump() == (await new.status("Mosul", 0)).model_dump()
 
-    again = await export_json(new.conn, B)
+    again = await export_json(new.store.conn, B)
     again.pop("exported_at")
     again["names"].sort(key=lambda n: (n["place"], n["name"]))
     assert again == mapped(doc, report, B)
@@ -235,8 +237,8 @@ async def test_import_into_a_fresh_store_gives_the_same_answers(
 
 async def test_every_imported_row_is_logged_and_can_be_undone(
         mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    report = await import_into(fresh, B, roundtrip(await export_json(mod.engine.conn, A)))
-    rows = await fresh.conn.execute_fetchall(
+    report = await import_into(fresh, B, roundtrip(await export_json(mod.store.conn, A)))
+    rows = await fresh.store.conn.execute_fetchall(
         "SELECT actor, action, subject, before IS NULL FROM changes WHERE guild_id = ? ORDER BY id",
         (B,))
     subjects = [r[2] for r in rows]
@@ -259,8 +261,8 @@ async def test_every_imported_row_is_logged_and_can_be_undone(
 
 async def test_importing_into_a_server_with_rows_adds_and_never_overwrites(
         mod: Moderation, layer: Layer) -> None:
-    doc = roundtrip(await export_json(mod.engine.conn, A))
-    before = list(csv.DictReader(io.StringIO(await export_csv(mod.engine.conn, A))))
+    doc = roundtrip(await export_json(mod.store.conn, A))
+    before = list(csv.DictReader(io.StringIO(await export_csv(mod.store.conn, A))))
     report = await import_into(mod.engine, A, doc)
     assert set(report.sources.values()).isdisjoint(report.sources)
     assert report.places[layer.camp] != layer.camp
@@ -268,7 +270,7 @@ async def test_importing_into_a_server_with_rows_adds_and_never_overwrites(
     assert sorted(report.skipped_names) == [("mosul", "Hadba City")]
     assert report.names == [(report.places[layer.camp], "Zelikan camp")]
     assert report.hidden == []  # already hidden
-    after = list(csv.DictReader(io.StringIO(await export_csv(mod.engine.conn, A))))
+    after = list(csv.DictReader(io.StringIO(await export_csv(mod.store.conn, A))))
     assert len(after) == len(before) + len(layer.facts)  # a second copy of each live fact
     assert layer.hidden not in [r["fact_id"] for r in after]
     assert report.lines()[-1] == (f"imported into server {A}: 2 source(s), 1 place(s), "
@@ -286,7 +288,7 @@ async def test_references_inside_the_file_follow_the_new_ids(fresh: Engine) -> N
     first = await import_into(fresh, A, doc)
     second = await import_into(fresh, A, doc)  # the same ids in the file, new ones in the store
     for report in (first, second):
-        back = await export_json(fresh.conn, A)
+        back = await export_json(fresh.store.conn, A)
         places = {p["id"]: p for p in back["places"]}
         assert places[report.places["camp"]]["parent"] == "mosul"
         assert places[report.places["gate"]]["parent"] == report.places["camp"]
@@ -300,14 +302,14 @@ async def test_references_inside_the_file_follow_the_new_ids(fresh: Engine) -> N
 
 # ------------------------------------------------------------------------------ CSV
 async def test_csv_has_one_row_per_fact_the_server_sees(mod: Moderation, layer: Layer) -> None:
-    text = await export_csv(mod.engine.conn, A)
+    text = await export_csv(mod.store.conn, A)
     table = list(csv.reader(io.StringIO(text)))
     assert tuple(table[0]) == CSV_COLUMNS
     rows = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in table[1:]]
-    visible = await mod.engine.conn.execute_fetchall(
+    visible = await mod.store.conn.execute_fetchall(
         f"SELECT f.id FROM facts f WHERE {queries.VISIBLE}", {"guild": A})
     assert sorted(r["fact_id"] for r in rows) == sorted(v[0] for v in visible)
-    assert sum(p.facts for p in await queries.places_with_facts(mod.engine.conn, A)) == len(rows)
+    assert sum(p.facts for p in await queries.places_with_facts(mod.store.conn, A)) == len(rows)
     ids = [r["fact_id"] for r in rows]
     assert set(layer.facts) <= set(ids) and layer.retired not in ids and layer.hidden not in ids
     by_id = {r["fact_id"]: r for r in rows}
@@ -323,7 +325,7 @@ async def test_csv_has_one_row_per_fact_the_server_sees(mod: Moderation, layer: 
             camp["source_url"]) == ("", "undated", "36.45", "43.35", "https://example.org/wire/1")
     assert [r["event_date"] for r in rows if r["event_date"]] == sorted(
         r["event_date"] for r in rows if r["event_date"])  # oldest first (undated at report date)
-    assert len(await export_csv(mod.engine.conn, B)) < len(text)  # B sees the shared facts only
+    assert len(await export_csv(mod.store.conn, B)) < len(text)  # B sees the shared facts only
 
 
 @pytest.mark.parametrize(("value", "cell"), [
@@ -355,7 +357,7 @@ def test_dates_are_written_compactly_and_read_back_the_same(spec: DateSpec) -> N
 # ------------------------------------------------------------------------------ problems
 async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
         mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    doc = roundtrip(await export_json(mod.engine.conn, A))
+    doc = roundtrip(await export_json(mod.store.conn, A))
     doc["extra"] = 1
     doc["sources"][0]["genre"] = "tabloid"
     doc["sources"][1]["sha256"] = "0" * 64
@@ -374,10 +376,10 @@ async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
         {**fact, "id": layer.facts[1]},
     ]
     doc["hidden"] += [layer.facts[0], "no-such-fact", 5]
-    before = dump(fresh.db_path)
+    before = dump(fresh.store.path)
     with pytest.raises(ImportProblems) as caught:
         await import_into(fresh, B, doc)
-    assert dump(fresh.db_path) == before
+    assert dump(fresh.store.path) == before
     ingested = layer.ingested
     assert sorted(caught.value.problems) == sorted([
         "document: unknown key 'extra'",
@@ -411,17 +413,17 @@ async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
 ])
 async def test_documents_of_another_kind_are_refused(fresh: Engine, doc: object,
                                                      problem: str) -> None:
-    before = dump(fresh.db_path)
+    before = dump(fresh.store.path)
     with pytest.raises(ImportProblems) as caught:
         await import_into(fresh, B, doc)
     assert caught.value.problems == [problem]
-    assert dump(fresh.db_path) == before
+    assert dump(fresh.store.path) == before
 
 
 async def test_a_failure_half_way_leaves_nothing_behind(
         mod: Moderation, layer: Layer, fresh: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    doc = roundtrip(await export_json(mod.engine.conn, A))
-    before = dump(fresh.db_path)
+    doc = roundtrip(await export_json(mod.store.conn, A))
+    before = dump(fresh.store.path)
 
     async def fail(*args: object) -> None:  # the last step: everything else is written by then
         raise RuntimeError("disk on fire")
@@ -429,14 +431,14 @@ async def test_a_failure_half_way_leaves_nothing_behind(
     monkeypatch.setattr(exchange, "_hide", fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await import_into(fresh, B, doc)
-    assert dump(fresh.db_path) == before
+    assert dump(fresh.store.path) == before
     monkeypatch.undo()
     assert (await import_into(fresh, B, doc)).facts  # and the connection is usable again
 
 
 async def test_guild_zero_is_not_a_server(mod: Moderation) -> None:
     with pytest.raises(ValueError, match="positive"):
-        await export_json(mod.engine.conn, 0)
+        await export_json(mod.store.conn, 0)
     with pytest.raises(ValueError, match="positive"):
         await import_json(mod.conn, 0, {}, MOD)
 

@@ -190,14 +190,14 @@ async def test_bad_input_names_the_field_and_changes_nothing(
     src = await _source(mod)
     values = {"place": "Mosul", "date_text": "2016-10-17", "summary": "A valid summary.",
               "source": src, **fields}
-    before = dump(mod.engine.db_path)
+    before = dump(mod.store.path)
     if message is None:  # no stored text to check the quote against: kept as given
         change = await mod.add_fact(A, MOD, **values)
         assert change.after and change.after["quote"] == values["quote"]
         return
     with pytest.raises((InputError, WriteError), match=message):
         await mod.add_fact(A, MOD, **values)
-    assert dump(mod.engine.db_path) == before
+    assert dump(mod.store.path) == before
 
 
 async def test_quotes_are_checked_against_a_stored_text(mod: Moderation) -> None:

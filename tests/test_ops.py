@@ -18,9 +18,9 @@ import pytest
 from bot.__main__ import health_problem, main
 from bot.config import load_settings
 from bot.discord import app
-from bot.engine import Engine
+from bot.runtime import open_at
 from bot.store.backup import backup, restore
-from bot.store.db import StoreError
+from bot.store.base import StoreError
 from bot.store.schema import SCHEMA_VERSION
 from tests.conftest import ROOT
 
@@ -58,28 +58,30 @@ def test_health(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 async def test_backup_while_writing_is_consistent_and_restores(store: Path,
                                                                tmp_path: Path) -> None:
-    engine = await Engine.open(store)
+    engine_rt = await open_at(store)
+    engine = engine_rt.engine
     before = (await engine.status("Mosul")).model_dump()
 
     async def writer() -> None:
         for i in range(300):
-            await engine.conn.execute(
+            await engine.store.conn.execute(
                 "INSERT INTO place_names(place_id, name, guild_id, origin) VALUES "
                 "('mosul', ?, 7, 'added')", (f"alias {i}",))
 
     await asyncio.gather(writer(), backup(store, tmp_path / "b1.db"))
-    await engine.close()
+    await engine_rt.close()
     with sqlite3.connect(tmp_path / "b1.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     # wreck the live store's data, then restore
     with sqlite3.connect(store) as conn:
         conn.execute("DELETE FROM facts WHERE place_id = 'mosul'")
     assert await restore(tmp_path / "b1.db", store) == SCHEMA_VERSION
-    engine = await Engine.open(store)
+    engine_rt = await open_at(store)
+    engine = engine_rt.engine
     try:
         assert (await engine.status("Mosul")).model_dump() == before
     finally:
-        await engine.close()
+        await engine_rt.close()
 
 
 async def test_restore_refuses_what_is_not_a_usable_store(store: Path, tmp_path: Path) -> None:
@@ -123,7 +125,7 @@ def test_a_failing_start_exits_instead_of_hanging(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 99")
     env = {**os.environ, "SITREP_DATABASE": str(bad), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", "import asyncio, pathlib\n"
-                           "from bot.engine import Engine\n"
-                           f"asyncio.run(Engine.open(pathlib.Path({str(bad)!r})))"],
+                           "from bot.runtime import open_at\n"
+                           f"asyncio.run(open_at(pathlib.Path({str(bad)!r})))"],
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode != 0 and "newer than this sitrep" in proc.stderr

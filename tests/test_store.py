@@ -143,7 +143,7 @@ async def test_an_old_store_upgrades_at_start_keeping_moderator_rows(tmp_path: P
     """A store at the first schema version, as the first release left it, holding a place and a
     name a moderator added, is migrated when a newer sitrep opens it: the rows survive and the
     moderation tables arrive."""
-    from bot.engine import Engine
+    from bot.runtime import open_at
 
     db = tmp_path / "old.db"
     conn = await connect(db)
@@ -157,14 +157,15 @@ async def test_an_old_store_upgrades_at_start_keeping_moderator_rows(tmp_path: P
     finally:
         await conn.close()
     await build_store(db, SEEDS, fixture_data)
-    engine = await Engine.open(db)
+    engine_rt = await open_at(db)
+    engine = engine_rt.engine
     try:
-        assert await schema_version(engine.conn) == SCHEMA_VERSION
+        assert await schema_version(engine.store.conn) == SCHEMA_VERSION
         resolver = await engine.resolver(5)
         assert resolver.resolve("Bakhdida").place_id == "qaraqosh"
         assert (await engine.resolver(6)).resolve("Bakhdida").place_id != "qaraqosh"
     finally:
-        await engine.close()
+        await engine_rt.close()
     assert _sql(db, "SELECT name FROM place_names WHERE guild_id = 5") == [("Bakhdida",)]
     assert _sql(db, "SELECT count(*) FROM changes") == [(0,)]
     assert _sql(db, "PRAGMA integrity_check") == [("ok",)]

@@ -1,8 +1,8 @@
 """The Discord bot: ``create_bot`` builds it, ``run_bot`` runs it until SIGTERM or SIGINT.
 
-The bot is a thin shell around the engine: it opens the store in ``setup_hook``, registers the cogs,
-and syncs slash commands only when the command tree changed (Discord caps command creations per
-day), remembering the tree's hash in the store.
+The bot is a thin shell around an open ``Runtime`` (store, engine, services): it registers the cogs in
+``setup_hook`` and syncs slash commands only when the command tree changed (Discord caps command
+creations per day), remembering the tree's hash in the store.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.runtime import Runtime, open_runtime
 from bot.services.moderation import Moderation as Service
-from bot.store.db import get_meta, set_meta
 
 log = logging.getLogger("sitrep.bot")
 
@@ -46,9 +46,11 @@ def intents_for(settings: Settings) -> discord.Intents:
 
 
 class SitrepBot(commands.Bot):
-    """``commands.Bot`` with the engine attached; everything Discord-specific lives in the cogs."""
+    """``commands.Bot`` over an open runtime; everything Discord-specific lives in the cogs. The
+    runtime stays open when the bot closes: whoever opened it closes it (``run_bot`` reuses one
+    runtime across reconnections)."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned_or(settings.prefix),
             intents=intents_for(settings),
@@ -58,33 +60,26 @@ class SitrepBot(commands.Bot):
             strip_after_prefix=True,
         )
         self.settings = settings
-        self._engine = engine
-        self._owns_engine = engine is None
-        self._service: Service | None = None
+        self.runtime = runtime
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            raise RuntimeError("the engine opens in setup_hook; the bot is not set up yet")
-        return self._engine
+        return self.runtime.engine
+
+    @property
+    def service(self) -> Service:
+        return self.runtime.moderation
 
     async def setup_hook(self) -> None:
-        from bot.__main__ import ensure_store
         from bot.discord.cogs.admin import Admin
         from bot.discord.cogs.errors import Errors
         from bot.discord.cogs.moderation import Moderation
         from bot.discord.cogs.queries import Queries
 
-        if self._engine is None:
-            await ensure_store(self.settings)
-            self._engine = await Engine.open(
-                self.settings.database, stale_after_days=self.settings.stale_after_days,
-                prefix=self.settings.prefix)
         await self.add_cog(Errors(self))
         await self.add_cog(Queries(self))
         await self.add_cog(Admin(self))
-        self._service = await Service.open(self.engine)
-        await self.add_cog(Moderation(self, self._service))
+        await self.add_cog(Moderation(self, self.service))
         if not self.intents.message_content:
             log.warning("the Message Content intent is off: prefix commands work only when the "
                         "bot is mentioned; slash commands work as usual")
@@ -99,12 +94,12 @@ class SitrepBot(commands.Bot):
         """Push the slash commands to Discord when they changed since the last sync (or always,
         with ``force``); return how many there are."""
         digest = self.tree_hash()
-        conn = self.engine.conn
-        if not force and await get_meta(conn, TREE_HASH_KEY) == digest:
+        store = self.runtime.store
+        if not force and await store.get_meta(TREE_HASH_KEY) == digest:
             log.info("slash commands unchanged since the last sync; not syncing")
             return len(self.tree.get_commands())
         synced = await self.tree.sync()
-        await set_meta(conn, TREE_HASH_KEY, digest)
+        await store.set_meta(TREE_HASH_KEY, digest)
         log.info("synced %d slash command(s)", len(synced))
         return len(synced)
 
@@ -113,19 +108,9 @@ class SitrepBot(commands.Bot):
         log.info("connected as %s (id %s) to %d server(s)", self.user, self.user.id,
                  len(self.guilds))
 
-    async def close(self) -> None:
-        await super().close()
-        if self._service is not None:
-            await self._service.close()
-            self._service = None
-        if self._engine is not None and self._owns_engine:
-            await self._engine.close()
-            self._engine = None
-
-
-def create_bot(settings: Settings, engine: Engine | None = None) -> SitrepBot:
-    """A fully configured bot, not yet connected. Pass ``engine`` to share an open one (tests)."""
-    return SitrepBot(settings, engine)
+def create_bot(settings: Settings, runtime: Runtime) -> SitrepBot:
+    """A fully configured bot over an open runtime, not yet connected."""
+    return SitrepBot(settings, runtime)
 
 
 RETRY_FIRST = 2.0
@@ -169,23 +154,21 @@ async def run_bot(settings: Settings) -> int:
     The store is built and opened first, so the process is useful (and healthy) even while Discord
     cannot be reached; connection failures are retried with backoff rather than ending the
     process, because a restart would not bring the network back any sooner."""
-    from bot.__main__ import open_engine
-
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value()
+    runtime = await open_runtime(settings)  # a broken store ends here, with one line
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     beat = asyncio.create_task(heartbeat(settings.heartbeat_file)) \
         if settings.heartbeat_file else None
-    engine = await open_engine(settings)
     message_content = settings.message_content
     delay = RETRY_FIRST
     try:
         while not stopping.is_set():
             bot = create_bot(settings.model_copy(update={"message_content": message_content}),
-                             engine)
+                             runtime)
             try:
                 await _connect_once(bot, token, stopping)
                 return 0  # asked to stop, or the bot closed itself
@@ -211,4 +194,4 @@ async def run_bot(settings: Settings) -> int:
             loop.remove_signal_handler(sig)
         if beat is not None:
             beat.cancel()
-        await engine.close()
+        await runtime.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -18,11 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 """Ids of places and facts are slugs so that they can be typed in commands and used in URLs."""
-
-
-class Refused(Exception):
-    """A request that cannot be carried out as asked: bad input, or a change the store refuses.
-    ``str()`` is a short sentence for the user; nothing was changed."""
 
 
 class Frozen(BaseModel):
@@ -459,6 +455,15 @@ class FactView(BaseModel):
     rank: str = "normal"
     origin: str = "curated"
     contradicts: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceCounts:
+    """A place with facts, for ``places``: how many the server sees and the latest report's date."""
+
+    place: PlaceRef
+    facts: int
+    latest: date | None
 
 
 class Answer(BaseModel):

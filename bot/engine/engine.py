@@ -17,17 +17,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-
-import aiosqlite
 
 from bot.domain.model import Answer, FactView, PlaceRef, SourceRef, Status
+from bot.domain.search import search_terms
 from bot.engine.commands import COMMANDS, ParsedCommand, parse_command
 from bot.resolve import Resolution, Resolver
-from bot.store import queries
-from bot.store.db import connect, migrate
+from bot.store.base import Store
 
 STATUS_FACTS = 6
+STATUS_CANDIDATES = 24
+"""Newest facts a status looks at: enough to find the newest report's situation and fill the
+answer, few enough that a place with thousands of facts costs no more than one with ten."""
+TIMELINE_LIMIT = 1000
 SEARCH_RESULTS = 10
 ANSWER_CACHE = 128
 CACHE_FACTS_AT_MOST = 60
@@ -98,10 +99,9 @@ def release_free_memory() -> None:
 class Engine:
     """Answers questions from an open store. One per process; safe to share between tasks."""
 
-    def __init__(self, conn: aiosqlite.Connection, db_path: Path, *, stale_after_days: int = 365,
+    def __init__(self, store: Store, *, stale_after_days: int = 365,
                  today: Callable[[], date] = date.today, prefix: str = "!") -> None:
-        self.conn = conn
-        self.db_path = db_path
+        self.store = store
         self.stale_after_days = stale_after_days
         self.today = today
         self.prefix = prefix
@@ -116,21 +116,13 @@ class Engine:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, db_path: Path, **kwargs: object) -> Engine:
-        conn = await connect(db_path)
-        try:
-            await migrate(conn)
-            engine = cls(conn, db_path, **kwargs)  # type: ignore[arg-type]
-            await engine.refresh()
-        except BaseException:
-            # aiosqlite's worker thread is not a daemon: an unclosed connection would keep the
-            # process alive after the error (a container that hangs instead of restarting)
-            await conn.close()
-            raise
+    async def open(cls, store: Store, *, stale_after_days: int = 365,
+                   today: Callable[[], date] = date.today, prefix: str = "!") -> Engine:
+        """An engine over an open store, with the shared resolver built. The store stays the
+        caller's to close."""
+        engine = cls(store, stale_after_days=stale_after_days, today=today, prefix=prefix)
+        await engine.refresh()
         return engine
-
-    async def close(self) -> None:
-        await self.conn.close()
 
     def invalidate(self, guild: int | None = None, *, names: bool = False) -> None:
         """Forget cached answers (of one server, or all); every write to the store must call this.
@@ -149,7 +141,7 @@ class Engine:
     async def refresh(self) -> None:
         """Reload the names and the place hierarchy after the store changed."""
         self.invalidate()
-        self._children = await queries.child_places(self.conn)
+        self._children = await self.store.child_places()
         self._resolvers.clear()
         self._own_names.clear()
         await self.resolver(0)
@@ -170,9 +162,9 @@ class Engine:
             async with self._lock:
                 if guild not in self._resolvers:
                     epoch = self._epoch(guild)
-                    friends = await queries.false_friends(self.conn)
+                    friends = await self.store.false_friends()
                     built = await asyncio.to_thread(
-                        lambda: Resolver(queries.iter_name_entries(self.db_path, guild), friends))
+                        lambda: Resolver(self.store.name_entries(guild), friends))
                     if self._epoch(guild) != epoch:
                         return built  # names changed while building: use it once, keep none
                     self._resolvers[guild] = built
@@ -188,7 +180,7 @@ class Engine:
         own = self._own_names.get(guild)
         if own is None:
             epoch = self._epoch(guild)
-            own = await queries.has_own_names(self.conn, guild)
+            own = await self.store.has_own_names(guild)
             if self._epoch(guild) == epoch:
                 self._own_names[guild] = own
         return own
@@ -203,13 +195,13 @@ class Engine:
         return out
 
     async def _suggestions(self, ids: Iterable[str], guild: int) -> list[PlaceRef]:
-        return await queries.places_by_ids(self.conn, list(dict.fromkeys(ids))[:5], guild)
+        return await self.store.places_by_ids(list(dict.fromkeys(ids))[:5], guild)
 
     async def _resolve(self, command: str, query: str, guild: int,
                        place_id: str | None = None) -> _Resolved:
         query = query.strip()[:MAX_QUERY]
         if place_id is not None:  # a button or autocomplete choice that already names the place
-            place = await queries.place_by_id(self.conn, place_id, guild)
+            place = await self.store.place_by_id(place_id, guild)
             if place is not None:
                 exact = Resolution("exact", place.id, 100.0, place.name, ())
                 return _Resolved(place, self._descendants(place.id), exact, None)
@@ -237,7 +229,7 @@ class Engine:
         if res.kind == "none" or res.place_id is None:
             hint = " Did you mean one of these?" if suggestions else ""
             return fail("unknown_place", f"No facts: “{query}” is not a place I know.{hint}")
-        place = await queries.place_by_id(self.conn, res.place_id, guild)
+        place = await self.store.place_by_id(res.place_id, guild)
         if place is None:  # a name whose place was removed since the resolver was built
             return fail("unknown_place", f"No facts: “{query}” is not a place I know.")
         return _Resolved(place, self._descendants(place.id), res, None)
@@ -261,10 +253,10 @@ class Engine:
         if r.failure:
             return r.failure
         assert r.place is not None
-        facts = await queries.latest_facts(self.conn, r.ids, guild)
+        facts = await self.store.latest_facts(r.ids, guild, STATUS_CANDIDATES)
         if not facts:
             return self._no_facts("status", query, r)
-        total = await self._total(facts, queries.STATUS_CANDIDATES, r.ids, guild)
+        total = await self._total(facts, STATUS_CANDIDATES, r.ids, guild)
         message = f"{total} fact(s) about {r.place.name}."
         head = _headline_fact(facts)
         if head is None:  # only background (where a place lies, what it is): no situation to lead
@@ -290,7 +282,7 @@ class Engine:
         """How many facts there are: ``len(facts)`` unless the query stopped at its cap."""
         if len(facts) < cap:
             return len(facts)
-        return await queries.count_facts(self.conn, ids, guild)
+        return await self.store.count_facts(ids, guild)
 
     def _headline(self, fact: FactView) -> str:
         label = Status(fact.status).label if fact.status else None
@@ -319,11 +311,11 @@ class Engine:
         if r.failure:
             return r.failure
         assert r.place is not None
-        facts = await queries.timeline_facts(self.conn, r.ids, guild)
+        facts = await self.store.timeline_facts(r.ids, guild, TIMELINE_LIMIT)
         if not facts:
             return self._no_facts("timeline", query, r)
         notes = self._fuzzy_note(query, r)
-        total = await self._total(facts, queries.TIMELINE_LIMIT, r.ids, guild)
+        total = await self._total(facts, TIMELINE_LIMIT, r.ids, guild)
         if total > len(facts):
             notes.append(f"Showing the oldest {len(facts)} of {total} facts; `search` narrows "
                          "them down.")
@@ -334,11 +326,12 @@ class Engine:
 
     async def search(self, text: str, guild: int = 0) -> Answer:
         text = text.strip()[:MAX_QUERY]
-        if queries.fts_query(text) is None:
+        terms = search_terms(text)
+        if terms is None:
             return Answer(command="search", query=text, error="bad_input",
                           message=f"Give some words to search for, for example "
                                   f"`{self.prefix}search surrounded`.")
-        hits = await queries.search_facts(self.conn, text, guild, SEARCH_RESULTS)
+        hits = await self.store.search_facts(terms, guild, SEARCH_RESULTS)
         if not hits:
             return Answer(command="search", query=text, error="no_results",
                           message=f"No fact mentions “{text}”.")
@@ -348,7 +341,7 @@ class Engine:
                       message=f"{len(facts)} fact(s) match “{text}”, best first.")
 
     async def sources(self, guild: int = 0) -> Answer:
-        rows = await queries.sources(self.conn, guild)
+        rows = await self.store.sources(guild)
         return Answer(command="sources", query="", sources=[s for s, _ in rows],
                       lines=[f"{n} fact(s)" for _, n in rows],
                       message=f"{len(rows)} source(s), oldest first.")
@@ -370,7 +363,7 @@ class Engine:
 
     async def source(self, source_id: str, guild: int = 0) -> Answer:
         source_id = source_id.strip()[:MAX_QUERY]
-        rows = await queries.sources(self.conn, guild)
+        rows = await self.store.sources(guild)
         wanted = source_id.casefold()
         matches = [(s, n) for s, n in rows if s.id.casefold() == wanted] or \
                   [(s, n) for s, n in rows if wanted and s.id.casefold().startswith(wanted)]
@@ -379,12 +372,12 @@ class Engine:
                           message=f"No source “{source_id}”. Try `{self.prefix}sources`."
                           if not matches else f"“{source_id}” matches several sources.")
         src, count = matches[0]
-        places = await queries.source_places(self.conn, src.id, guild)
+        places = await self.store.source_places(src.id, guild)
         return Answer(command="source", query=source_id, sources=[src],
                       lines=places, message=f"{count} fact(s) about {len(places)} place(s).")
 
     async def places(self, guild: int = 0) -> Answer:
-        rows = await queries.places_with_facts(self.conn, guild)
+        rows = await self.store.places_with_facts(guild)
         return Answer(command="places", query="",
                       suggestions=[r.place for r in rows],
                       lines=[f"{r.facts} fact(s), latest report "

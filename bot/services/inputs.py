@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.domain.model import Genre, PlaceKind, Refused, Status
+from bot.domain.errors import Refused
+from bot.domain.model import Genre, PlaceKind, Status
 
 LIMITS = {"summary": 300, "quote": 1000, "attribution": 200, "title": 300, "outlet": 100,
           "author": 100, "url": 500, "name": 80, "governorate": 80, "date": 64, "place": 100,

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -41,6 +41,10 @@ from bot.services.dates import DateInputError, parse_user_date
 from bot.services.inputs import InputError, clean, optional
 from bot.store import queries, review, watches, writes
 from bot.store.db import connect
+from bot.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from bot.store.exchange import ImportReport
 from bot.store.writes import Change, StoredSource
 
 log = logging.getLogger("sitrep.moderation")
@@ -57,22 +61,27 @@ class Ingested:
 class Moderation:
     """Moderator actions for every server, on one write connection shared by all of them."""
 
-    def __init__(self, engine: Engine, conn: aiosqlite.Connection) -> None:
-        """``conn`` is for writes only; reads go through the engine's connection, which sees
+    def __init__(self, engine: Engine, store: SqliteStore, conn: aiosqlite.Connection) -> None:
+        """``conn`` is for writes only; reads go through the store's connection, which sees
         each change once it is committed and never a half-made one."""
         self.engine = engine
+        self.store = store
         self.conn = conn
         self.listeners: list[Listener] = []
         self._write = asyncio.Lock()
 
     @classmethod
-    async def open(cls, engine: Engine) -> Moderation:
-        conn = await connect(engine.db_path)
+    async def open(cls, engine: Engine, store: SqliteStore | None = None) -> Moderation:
+        """``store``: the engine's own store when not given."""
+        if store is None:
+            assert isinstance(engine.store, SqliteStore)
+            store = engine.store
+        conn = await connect(store.path)
         # A moderator is told "done" only after the commit; FULL makes that commit survive a power
         # cut too, not just the process dying (NORMAL's guarantee). Changes are rare, so the
         # extra fsync per change costs nothing anyone notices.
         await conn.execute("PRAGMA synchronous = FULL")
-        return cls(engine, conn)
+        return cls(engine, store, conn)
 
     async def close(self) -> None:
         await self.conn.close()
@@ -94,30 +103,30 @@ class Moderation:
         """A place the server knows, by exact name or id. Unlike a question, a change never goes
         to a fuzzy match: a near miss is refused with the likely place named."""
         query = clean("place", text, required=True)
-        by_id = await queries.place_by_id(self.engine.conn, query, guild)
+        by_id = await queries.place_by_id(self.store.conn, query, guild)
         if by_id is not None:
             return by_id
         res = (await self.engine.resolver(guild)).resolve(query)
         if res.kind == "exact" and res.place_id:
-            place = await queries.place_by_id(self.engine.conn, res.place_id, guild)
+            place = await queries.place_by_id(self.store.conn, res.place_id, guild)
             if place is not None:
                 return place
         guesses = [res.place_id] if res.place_id else []
         guesses += list(res.suggestions)
-        named = await queries.places_by_ids(self.engine.conn, guesses[:3], guild)
+        named = await queries.places_by_ids(self.store.conn, guesses[:3], guild)
         hint = f" Did you mean {', '.join(f'{p.name} (`{p.id}`)' for p in named)}?" if named else ""
         raise InputError(f"Place: “{query}” is not a place I know by that exact name.{hint}")
 
     async def source(self, guild: int, text: str | None) -> StoredSource:
         """A source by id, or by the unique start of its id."""
         query = clean("source", text, required=True)
-        found = await writes.get_source(self.engine.conn, guild, query)
+        found = await writes.get_source(self.store.conn, guild, query)
         if found is not None:
             return found
-        ids = [s.id for s, _ in await queries.sources(self.engine.conn, guild)
+        ids = [s.id for s, _ in await queries.sources(self.store.conn, guild)
                if s.id.casefold().startswith(query.casefold())]
         if len(ids) == 1:
-            found = await writes.get_source(self.engine.conn, guild, ids[0])
+            found = await writes.get_source(self.store.conn, guild, ids[0])
             if found is not None:
                 return found
         if ids:
@@ -174,7 +183,7 @@ class Moderation:
                         ) -> list[Change]:
         """Change the given fields (None = keep). ``date`` is read against the (new) source."""
         fact_id = clean("fact", fact_id, required=True)
-        stored = await writes.get_fact(self.engine.conn, guild, fact_id)
+        stored = await writes.get_fact(self.store.conn, guild, fact_id)
         if stored is None:
             raise InputError(f"No fact `{fact_id}` here.")
         updates: dict[str, Any] = {}
@@ -210,13 +219,13 @@ class Moderation:
 
     async def history(self, guild: int, fact_id: str) -> list[Change]:
         fact_id = clean("fact", fact_id, required=True)
-        if await writes.get_fact(self.engine.conn, guild, fact_id) is None:
+        if await writes.get_fact(self.store.conn, guild, fact_id) is None:
             raise InputError(f"No fact `{fact_id}` here.")
-        return await writes.history(self.engine.conn, guild, f"fact:{fact_id}")
+        return await writes.history(self.store.conn, guild, f"fact:{fact_id}")
 
     async def fact(self, guild: int, fact_id: str) -> writes.StoredFact:
         fact_id = clean("fact", fact_id, required=True)
-        stored = await writes.get_fact(self.engine.conn, guild, fact_id)
+        stored = await writes.get_fact(self.store.conn, guild, fact_id)
         if stored is None:
             raise InputError(f"No fact `{fact_id}` here.")
         return stored
@@ -278,7 +287,7 @@ class Moderation:
         return change
 
     async def recent(self, guild: int, limit: int = 15) -> list[Change]:
-        return await writes.recent_changes(self.engine.conn, guild, limit)
+        return await writes.recent_changes(self.store.conn, guild, limit)
 
     # --------------------------------------------------------------------- ingest and review
     async def ingest(self, guild: int, actor: int, *, text: str | None, title: str | None,
@@ -291,7 +300,7 @@ class Moderation:
         source = self._source_model(title=title, outlet=outlet, url=url, published=published,
                                     genre=genre, author=author, body=body)
         names = await self.names(guild)
-        friends = [t for t, _, _ in await queries.false_friends(self.engine.conn)]
+        friends = [t for t, _, _ in await queries.false_friends(self.store.conn)]
         found = await asyncio.to_thread(propose, body, source.as_of, names, not_places=friends,
                                         latest=source.latest_publication)
         drafts = [c for c in found if len(c.quote) <= inputs.LIMITS["quote"]]
@@ -305,20 +314,20 @@ class Moderation:
         def ranked() -> list[tuple[str, str]]:
             # Best place first for a name several places share (curated places with facts, then
             # by population), as the resolver ranks them: the ingest keeps the first it sees.
-            entries = sorted(queries.iter_name_entries(self.engine.db_path, guild),
+            entries = sorted(queries.iter_name_entries(self.store.path, guild),
                              key=lambda e: (-e.priority, -e.population))
             return [(e.name, e.place_id) for e in entries]
 
         return await asyncio.to_thread(ranked)
 
     async def pending(self, guild: int) -> list[review.Candidate]:
-        return await review.pending(self.engine.conn, guild)
+        return await review.pending(self.store.conn, guild)
 
     async def count_pending(self, guild: int) -> int:
-        return await review.count_pending(self.engine.conn, guild)
+        return await review.count_pending(self.store.conn, guild)
 
     async def candidate(self, guild: int, candidate_id: int) -> review.Candidate:
-        found = await review.get(self.engine.conn, guild, candidate_id)
+        found = await review.get(self.store.conn, guild, candidate_id)
         if found is None:
             raise InputError(f"No candidate #{candidate_id} here.")
         return found
@@ -365,10 +374,10 @@ class Moderation:
         return target, removed
 
     async def watches(self, guild: int) -> list[watches.Watch]:
-        return await watches.list_watches(self.engine.conn, guild)
+        return await watches.list_watches(self.store.conn, guild)
 
     async def watching(self, guild: int, place_ids: set[str]) -> dict[int, list[str]]:
-        return await watches.watching(self.engine.conn, guild, place_ids)
+        return await watches.watching(self.store.conn, guild, place_ids)
 
     async def export(self, guild: int, fmt: str) -> bytes:
         """The server's own layer as JSON, or everything it sees as CSV. Read in one transaction
@@ -382,9 +391,32 @@ class Moderation:
                                   ensure_ascii=False, indent=1).encode()
             return (await exchange.export_csv(self.conn, guild)).encode()
 
+    async def export_document(self, guild: int) -> dict[str, Any]:
+        """The server's own layer as a JSON document (``sitrep export``), read the same way."""
+        from bot.store import exchange
+
+        async with self._write:
+            return await exchange.export_json(self.conn, guild)
+
+    async def export_csv(self, guild: int) -> str:
+        from bot.store import exchange
+
+        async with self._write:
+            return await exchange.export_csv(self.conn, guild)
+
+    async def import_document(self, guild: int, actor: int, data: object) -> ImportReport:
+        """Apply an export to a server's own layer in one transaction, or nothing of it (raises
+        ``ImportProblems`` listing every problem)."""
+        from bot.store import exchange
+
+        async with self._write:
+            report = await exchange.import_json(self.conn, guild, data, actor)
+        self.engine.invalidate(guild, names=True)
+        return report
+
     async def set_modlog(self, guild: int, channel_id: int | None) -> None:
         async with self._write:
             await watches.set_modlog_channel(self.conn, guild, channel_id)
 
     async def modlog(self, guild: int) -> int | None:
-        return await watches.modlog_channel(self.engine.conn, guild)
+        return await watches.modlog_channel(self.store.conn, guild)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.db import StoreError, connect, migrate
+from bot.store.base import StoreError
+from bot.store.db import connect, migrate
 from bot.store.schema import SCHEMA_VERSION
 
 REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}

@@ -20,7 +20,15 @@ import aiosqlite
 from bot.curation.gazetteer import GazetteerEntry, read_gazetteer
 from bot.curation.load import Curated, Problem, curated_digest, load_curated
 from bot.domain.model import Fact, Place, Source
-from bot.store.db import connect, get_meta, migrate, schema_version, set_meta, transaction
+from bot.store.db import (
+    connect,
+    get_meta,
+    migrate,
+    schema_version,
+    set_meta,
+    transaction,
+    translated,
+)
 from bot.store.schema import SCHEMA_VERSION
 
 GAZETTEER_FILE = Path("gazetteer") / "iq_sy.tsv"
@@ -197,24 +205,31 @@ async def build_store(db_path: Path, seeds_dir: Path, data_dir: Path, *,
         raise BuildError(problems)
     conn = await connect(db_path)
     try:
-        await migrate(conn)
-        if not force and await get_meta(conn, "curated_digest") == cur.digest:
-            return BuildReport(False, len(cur.sources), len(cur.places), 0, len(cur.facts),
-                               time.perf_counter() - started)
-        gazetteer_path = data_dir / GAZETTEER_FILE
-        gazetteer = read_gazetteer(gazetteer_path) if gazetteer_path.exists() else []
-        async with transaction(conn):
-            await _write_sources(conn, cur)
-            fresh = await _write_places(conn, cur, gazetteer)
-            await _write_facts(conn, cur)
-            await set_meta(conn, "curated_digest", cur.digest)
-            await set_meta(conn, "built_at", _now())
-        async with transaction(conn):  # optimize may write statistics: take the lock first
-            await conn.execute("PRAGMA optimize")
-        return BuildReport(True, len(cur.sources), len(cur.places), fresh, len(cur.facts),
-                           time.perf_counter() - started)
+        with translated(db_path):
+            return await _build(conn, cur, data_dir, force, started)
     finally:
         await conn.close()
+
+
+async def _build(conn: aiosqlite.Connection, cur: Curated, data_dir: Path, force: bool,
+                 started: float) -> BuildReport:
+    """Migrate, then write the curated rows unless the store already holds exactly them."""
+    await migrate(conn)
+    if not force and await get_meta(conn, "curated_digest") == cur.digest:
+        return BuildReport(False, len(cur.sources), len(cur.places), 0, len(cur.facts),
+                           time.perf_counter() - started)
+    gazetteer_path = data_dir / GAZETTEER_FILE
+    gazetteer = read_gazetteer(gazetteer_path) if gazetteer_path.exists() else []
+    async with transaction(conn):
+        await _write_sources(conn, cur)
+        fresh = await _write_places(conn, cur, gazetteer)
+        await _write_facts(conn, cur)
+        await set_meta(conn, "curated_digest", cur.digest)
+        await set_meta(conn, "built_at", _now())
+    async with transaction(conn):  # optimize may write statistics: take the lock first
+        await conn.execute("PRAGMA optimize")
+    return BuildReport(True, len(cur.sources), len(cur.places), fresh, len(cur.facts),
+                       time.perf_counter() - started)
 
 
 async def store_is_current(db_path: Path, seeds_dir: Path, data_dir: Path) -> bool:
@@ -223,8 +238,9 @@ async def store_is_current(db_path: Path, seeds_dir: Path, data_dir: Path) -> bo
         return False
     conn = await connect(db_path)
     try:
-        if await schema_version(conn) != SCHEMA_VERSION:
-            return False
-        return await get_meta(conn, "curated_digest") == curated_digest(seeds_dir, data_dir)
+        with translated(db_path):
+            if await schema_version(conn) != SCHEMA_VERSION:
+                return False
+            return await get_meta(conn, "curated_digest") == curated_digest(seeds_dir, data_dir)
     finally:
         await conn.close()

@@ -1,7 +1,7 @@
 """Opening the store: connection settings done right, and migrations.
 
 WAL with ``synchronous=NORMAL`` makes a commit cost tens of microseconds instead of milliseconds
-(DESIGN.md) while staying crash-safe; foreign keys are on for every connection because SQLite
+while staying crash-safe; foreign keys are on for every connection because SQLite
 leaves them off by default. Transactions are explicit (autocommit mode, ``BEGIN``/``COMMIT``) so that
 no statement silently opens one that lingers.
 """
@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiosqlite
 
+from bot.store.base import StoreError
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
-
-
-class StoreError(Exception):
-    """The store cannot be used: newer than this program, or unreadable."""
-
 
 PRAGMAS = (
     "PRAGMA busy_timeout = 5000",
@@ -32,18 +28,58 @@ PRAGMAS = (
 WAL_ATTEMPTS = 50
 
 
+RESTORE_HINT = "restore a backup with `sitrep restore FILE`, or move the file away to rebuild it"
+
+
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """One line for a failure of the store file itself: which file, what is wrong, what to do."""
+    text = str(exc)
+    if "not a database" in text:
+        return StoreError(f"{path} is not a sitrep store (file is not a database): {RESTORE_HINT}")
+    if "malformed" in text or "corrupt" in text:
+        return StoreError(f"{path} is damaged ({text}): {RESTORE_HINT}")
+    if "full" in text:
+        return StoreError(f"the disk holding {path} is full: nothing was saved")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path} is read-only for this process: nothing was saved")
+    if "unable to open" in text:
+        return StoreError(f"cannot open {path} ({text}): check the path and its permissions")
+    return StoreError(f"{path}: {text}")
+
+
+@contextlib.contextmanager
+def translated(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors about the file into ``StoreError`` (a one-line message) for the layers
+    above, which know no database driver. Programming errors (bad SQL) pass unchanged."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.ProgrammingError | sqlite3.IntegrityError):
+            raise
+        raise store_error(path, exc) from None
+
+
 async def connect(path: Path, *, readonly: bool = False) -> aiosqlite.Connection:
-    """Open a connection with sitrep's pragmas; the caller closes it."""
-    if readonly:
-        conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for pragma in PRAGMAS:
-        await conn.execute(pragma)
+    """Open a connection with sitrep's pragmas; the caller closes it. On failure the connection
+    is closed before the error (a ``StoreError``) propagates: aiosqlite's worker thread is not a
+    daemon, so a connection left open would keep the process alive after the error."""
     if not readonly:
-        await _enable_wal(conn)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with translated(path):
+        if readonly:
+            conn = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True,
+                                           isolation_level=None)
+        else:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            if not readonly:
+                await _enable_wal(conn)
+        except BaseException:
+            await conn.close()
+            raise
     return conn
 
 

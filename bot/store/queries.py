@@ -3,22 +3,30 @@ knows about tables, and every query filters by server: shared rows (``guild_id =
 asking server's own, never another server's.
 
 ``execute_fetchall`` is used throughout: through aiosqlite it costs about half of
-``async with execute`` + ``fetchall`` (DESIGN.md).
+``async with execute`` + ``fetchall`` (measured: see benchmarks/).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import aiosqlite
 
-from bot.domain.model import DateBasis, DateSpec, FactView, PlaceRef, Precision, Qualifier, SourceRef
+from bot.domain.model import (
+    DateBasis,
+    DateSpec,
+    FactView,
+    PlaceCounts,
+    PlaceRef,
+    Precision,
+    Qualifier,
+    SourceRef,
+)
+from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
 
 FACT_FIELDS = """
@@ -38,13 +46,6 @@ FACT_SELECT = f"SELECT {FACT_FIELDS} FROM facts f {FACT_JOINS}"
 VISIBLE = ("f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated' AND NOT EXISTS "
            "(SELECT 1 FROM fact_hidden h WHERE h.guild_id = :guild AND h.fact_id = f.id)")
 """What a server sees: the shared facts it has not retired for itself, and its own live facts."""
-
-
-@dataclass(frozen=True, slots=True)
-class PlaceCounts:
-    place: PlaceRef
-    facts: int
-    latest: date | None
 
 
 def _day(text: str | None) -> date | None:
@@ -115,11 +116,6 @@ def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
     return ", ".join(f":{n}" for n in names), names
 
 
-STATUS_CANDIDATES = 24
-"""Newest facts a status looks at: enough to find the newest report's situation and fill the
-answer, few enough that a place with thousands of facts costs no more than one with ten."""
-
-
 async def _place_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
                        order: str, limit: int) -> list[FactView]:
     marks, params = _in(place_ids)
@@ -129,23 +125,19 @@ async def _place_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], gui
     return await _views(list(rows))
 
 
-async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str],
-                       guild: int) -> list[FactView]:
-    """The ``STATUS_CANDIDATES`` newest reports first (by report date, then event date): what
-    ``status`` draws on."""
+async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+                       limit: int) -> list[FactView]:
+    """The ``limit`` newest reports first (by report date, then event date)."""
     return await _place_facts(conn, place_ids, guild,
-                              "f.as_of DESC, f.sort_date DESC, f.position", STATUS_CANDIDATES)
+                              "f.as_of DESC, f.sort_date DESC, f.position", limit)
 
 
-TIMELINE_LIMIT = 1000
-
-
-async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str],
-                         guild: int) -> list[FactView]:
-    """The first ``TIMELINE_LIMIT`` visible facts in order of event date; undated ones sit at
-    their report date, and facts of one date keep their article's order."""
+async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+                         limit: int) -> list[FactView]:
+    """The first ``limit`` visible facts in order of event date; undated ones sit at their report
+    date, and facts of one date keep their article's order."""
     return await _place_facts(conn, place_ids, guild,
-                              "f.sort_date, f.as_of, f.position, f.id", TIMELINE_LIMIT)
+                              "f.sort_date, f.as_of, f.position, f.id", limit)
 
 
 async def count_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int) -> int:
@@ -156,17 +148,11 @@ async def count_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guil
     return int(next(iter(rows))[0])
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(text: str) -> str | None:
-    """Turn free text into a safe FTS5 query: every word quoted (so no operator or column filter
-    can be injected), all required, the last one as a prefix so that "recap" finds "recaptured"."""
-    words = _WORD.findall(text)[:12]
-    if not words:
-        return None
-    quoted = [f'"{w}"' for w in words]
-    if len(words[-1]) >= 3:
+def fts_query(terms: SearchTerms) -> str:
+    """The search as an FTS5 query: every word quoted, so no operator or column filter can be
+    injected; all required; the last one as a prefix when the terms say so."""
+    quoted = [f'"{w}"' for w in terms.words]
+    if terms.last_is_prefix:
         quoted[-1] += "*"
     return " ".join(quoted)
 
@@ -177,13 +163,11 @@ contains a very common word costs seconds at 1M facts and holds the store's one 
 every other question would wait. Beyond it, the most recently added matches come first instead."""
 
 
-async def search_facts(conn: aiosqlite.Connection, text: str, guild: int,
+async def search_facts(conn: aiosqlite.Connection, terms: SearchTerms, guild: int,
                        limit: int = 10) -> list[tuple[FactView, str]]:
     """Full-text search with a snippet of the matching summary or quote: ranked by bm25 when the
     words are selective, most recently added first when they are not (see ``RANK_AT_MOST``)."""
-    query = fts_query(text)
-    if query is None:
-        return []
+    query = fts_query(terms)
     counted = await conn.execute_fetchall(
         "SELECT count(*) FROM (SELECT 1 FROM facts_fts WHERE facts_fts MATCH :q LIMIT :cap)",
         {"q": query, "cap": RANK_AT_MOST + 1})
@@ -301,10 +285,9 @@ async def places_with_facts(conn: aiosqlite.Connection, guild: int) -> list[Plac
 
 async def sources(conn: aiosqlite.Connection, guild: int) -> list[tuple[SourceRef, int]]:
     rows = await conn.execute_fetchall(
-        """SELECT s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
+        f"""SELECT s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
                   s.published_end, s.published_precision,
-                  (SELECT count(*) FROM facts f WHERE f.source_id = s.id
-                     AND f.guild_id IN (0, :guild) AND f.retired = 0) AS n
+                  (SELECT count(*) FROM facts f WHERE f.source_id = s.id AND {VISIBLE}) AS n
            FROM sources s WHERE s.guild_id IN (0, :guild)
            ORDER BY s.published_start, s.id""", {"guild": guild})
     return [(source_ref(r), r["n"]) for r in rows]

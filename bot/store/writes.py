@@ -26,6 +26,7 @@ import aiosqlite
 from pydantic import ValidationError
 
 from bot.curation.load import fact_source_problems
+from bot.domain.errors import Refused
 from bot.domain.model import (
     DateBasis,
     DateSpec,
@@ -36,7 +37,6 @@ from bot.domain.model import (
     Precision,
     Qualifier,
     Rank,
-    Refused,
     Source,
     Status,
 )

@@ -11,7 +11,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.domain.model import Refused
+from bot.domain.errors import Refused
 
 log = logging.getLogger("sitrep.errors")
 

@@ -28,10 +28,10 @@ from bot.discord.cogs.errors import NotModerator
 from bot.discord.cogs.queries import place_choices
 from bot.discord.embeds import clean, cut
 from bot.discord.forms import Field, Form, ReviewView
-from bot.domain.model import Refused, Status
+from bot.domain.errors import Refused
+from bot.domain.model import Status
 from bot.services.inputs import InputError
 from bot.services.moderation import Moderation as Service
-from bot.store import queries
 from bot.store.writes import Change, describe
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class Moderation(commands.Cog):
         guild = self.bot.get_guild(change.guild)
         if guild is None:
             return
-        places = await queries.places_by_ids(self.bot.engine.conn, sorted(change.place_ids),
+        places = await self.bot.engine.store.places_by_ids(sorted(change.place_ids),
                                              guild.id)
         embed = change_embed(change, f"<@{change.actor}>", {p.id: p.name for p in places})
         targets: list[int] = []
@@ -249,7 +249,7 @@ class Moderation(commands.Cog):
     @fact.command(name="show", description="One fact with its quote, source and state")  # type: ignore[arg-type]
     async def fact_show(self, ctx: Ctx, fact_id: str) -> None:
         stored = await self.service.fact(_guild(ctx), fact_id)
-        place = await queries.place_by_id(self.bot.engine.conn, stored.fact.place, _guild(ctx))
+        place = await self.bot.engine.store.place_by_id(stored.fact.place, _guild(ctx))
         await self.reply(ctx, "", embed=fact_embed(stored, place.name if place else stored.fact.place))
 
     @fact.command(name="list", description="A place's facts with their ids, oldest first")  # type: ignore[arg-type]
@@ -490,7 +490,7 @@ class Moderation(commands.Cog):
     @fact_add.autocomplete("source")
     async def _source_choices(self, interaction: discord.Interaction,
                               current: str) -> list[app_commands.Choice[str]]:
-        rows = await queries.sources(self.bot.engine.conn, interaction.guild_id or 0)
+        rows = await self.bot.engine.store.sources(interaction.guild_id or 0)
         typed = current.casefold()
         return [app_commands.Choice(name=cut(f"{s.id} · {s.outlet}", 100), value=s.id)
                 for s, _ in reversed(rows)
