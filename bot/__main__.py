@@ -275,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreFailure as exc:
         print(f"sitrep: {exc}", file=sys.stderr)
         return 1
+    except SettingsError as exc:  # a setting only the Discord front end can check
+        print(f"sitrep: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

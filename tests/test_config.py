@@ -59,3 +59,19 @@ def test_blank_token_does_not_hide_the_token_file(tmp_path: Path,
     settings = load_settings()
     assert settings.discord_token is not None
     assert settings.discord_token.get_secret_value() == "from.the.file"
+
+
+@pytest.mark.parametrize("value", ["bogus", "Manage Server"])
+def test_an_unknown_moderator_permission_stops_the_bot_with_one_line(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        value: str) -> None:
+    """The form is checked with the other settings; whether Discord has the permission is checked
+    by the Discord front end before anything is opened."""
+    monkeypatch.setenv("SITREP_DISCORD_TOKEN", "MTIz.secret-token-value")
+    monkeypatch.setenv("SITREP_MODERATOR_PERMISSION", value)
+    monkeypatch.setenv("SITREP_DATABASE", str(tmp_path / "never-built.db"))
+    assert main(["bot"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "SITREP_MODERATOR_PERMISSION" in err
+    assert "secret-token-value" not in err and "Traceback" not in err
+    assert not (tmp_path / "never-built.db").exists()

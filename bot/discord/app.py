@@ -20,7 +20,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import Runtime, open_runtime
 from bot.services.moderation import Moderation as Service
@@ -32,6 +32,14 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 TREE_HASH_KEY = "app_commands_hash"
+
+
+def check_settings(settings: Settings) -> None:
+    """What only discord.py can check: that the moderator permission is one Discord has. Raises
+    ``SettingsError`` with the same one line as any other invalid setting."""
+    if settings.moderator_permission not in discord.Permissions.VALID_FLAGS:
+        raise SettingsError(f"invalid SITREP_MODERATOR_PERMISSION: not a Discord permission: "
+                            f"{settings.moderator_permission!r} (e.g. manage_guild)")
 
 
 def intents_for(settings: Settings) -> discord.Intents:
@@ -110,6 +118,7 @@ class SitrepBot(commands.Bot):
 
 def create_bot(settings: Settings, runtime: Runtime) -> SitrepBot:
     """A fully configured bot over an open runtime, not yet connected."""
+    check_settings(settings)
     return SitrepBot(settings, runtime)
 
 
@@ -155,6 +164,7 @@ async def run_bot(settings: Settings) -> int:
     cannot be reached; connection failures are retried with backoff rather than ending the
     process, because a restart would not bring the network back any sooner."""
     assert settings.discord_token is not None
+    check_settings(settings)
     token = settings.discord_token.get_secret_value()
     runtime = await open_runtime(settings)  # a broken store ends here, with one line
     loop = asyncio.get_running_loop()

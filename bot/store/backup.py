@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.store.base import StoreError
-from bot.store.db import connect, migrate
+from bot.store.db import connect, migrate, schema_version, translated
 from bot.store.schema import SCHEMA_VERSION
 
 REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}
@@ -28,10 +28,15 @@ async def backup(db_path: Path, target: Path) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    source = await connect(db_path)
+    source = await connect(db_path, readonly=True)
     try:
-        async with aiosqlite.connect(partial) as dest:
-            await source.backup(dest)
+        with translated(db_path):
+            version = await schema_version(source)
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{db_path} is at schema version {version}, newer than this "
+                                 f"sitrep ({SCHEMA_VERSION}): back it up with that sitrep")
+            async with aiosqlite.connect(partial) as dest:
+                await source.backup(dest)
     finally:
         await source.close()
     await _check(partial)
@@ -60,16 +65,47 @@ async def _check(path: Path) -> int:
 
 async def restore(source: Path, db_path: Path) -> int:
     """Replace the store's content with the backup at ``source``, then migrate; return the
-    backup's schema version. The copy is safe while the bot runs, but a running bot keeps its
-    cached answers and resolver until it restarts: restart it afterwards."""
+    backup's schema version. Into a usable store, the copy goes through the backup API, safe
+    while the bot runs (restart it afterwards: it keeps its cached answers and resolver). A store
+    that cannot be opened (damaged, not a store) is replaced whole: that is what restore is for."""
     if not source.exists():  # noqa: ASYNC240
         raise StoreError(f"there is no backup at {source}")
     version = await _check(source)
-    async with aiosqlite.connect(f"file:{source}?mode=ro", uri=True) as src:
+    try:
         dest = await connect(db_path)
-        try:
-            await src.backup(dest)
-            await migrate(dest)
-        finally:
-            await dest.close()
+    except StoreError:
+        await _replace_broken(source, db_path)
+        return version
+    try:
+        with translated(db_path):
+            await schema_version(dest)  # a damaged store fails here, before anything is copied
+    except StoreError:
+        await dest.close()
+        await _replace_broken(source, db_path)
+        return version
+    try:
+        async with aiosqlite.connect(f"file:{source}?mode=ro", uri=True) as src:
+            with translated(db_path):
+                await src.backup(dest)
+                await migrate(dest)
+    finally:
+        await dest.close()
     return version
+
+
+async def _replace_broken(source: Path, db_path: Path) -> None:
+    """Copy the backup beside the broken store, migrate it, and move it into place atomically;
+    the broken file's journal files go too, or SQLite would replay them onto the new file."""
+    fresh = db_path.with_name(db_path.name + ".restoring")
+    fresh.unlink(missing_ok=True)
+    async with aiosqlite.connect(f"file:{source}?mode=ro", uri=True) as src, \
+            aiosqlite.connect(fresh) as out:
+        await src.backup(out)
+    conn = await connect(fresh)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    for suffix in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+    os.replace(fresh, db_path)

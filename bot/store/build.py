@@ -239,7 +239,10 @@ async def store_is_current(db_path: Path, seeds_dir: Path, data_dir: Path) -> bo
     conn = await connect(db_path)
     try:
         with translated(db_path):
-            if await schema_version(conn) != SCHEMA_VERSION:
+            version = await schema_version(conn)
+            if version > SCHEMA_VERSION:
+                await migrate(conn)  # refuses, naming the file and what to do
+            if version != SCHEMA_VERSION:
                 return False
             return await get_meta(conn, "curated_digest") == curated_digest(seeds_dir, data_dir)
     finally:

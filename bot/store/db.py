@@ -101,14 +101,20 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(next(iter(rows))[0])
 
 
+async def file_of(conn: aiosqlite.Connection) -> str:
+    """The file a connection has open, for messages."""
+    rows = await conn.execute_fetchall("PRAGMA database_list")
+    return next((str(r[2]) for r in rows if r[1] == "main"), "the store")
+
+
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> int:
     """Apply the migrations the store lacks, each in its own transaction; return the new version.
 
     ``target`` exists for the upgrade tests, which create a store at an older version."""
     current = await schema_version(conn)
     if current > SCHEMA_VERSION:
-        raise StoreError(f"the store is at schema version {current}, newer than this sitrep "
-                         f"({SCHEMA_VERSION}): upgrade sitrep or restore a backup")
+        raise StoreError(f"{await file_of(conn)} is at schema version {current}, newer than this "
+                         f"sitrep ({SCHEMA_VERSION}): upgrade sitrep, or {RESTORE_HINT}")
     while current < target:
         async with transaction(conn):
             # Re-read under the write lock: another process may have migrated meanwhile.

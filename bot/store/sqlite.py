@@ -130,8 +130,12 @@ async def store_health(path: Path) -> str | None:
         conn = await connect(path, readonly=True)
         try:
             with translated(path):
-                if await schema_version(conn) != SCHEMA_VERSION:
-                    return "the store's schema is not current"
+                version = await schema_version(conn)
+                if version > SCHEMA_VERSION:
+                    return (f"{path} is at schema version {version}, newer than this sitrep "
+                            f"({SCHEMA_VERSION})")
+                if version != SCHEMA_VERSION:
+                    return f"{path} is at schema version {version}: start sitrep to upgrade it"
                 await conn.execute_fetchall("SELECT id FROM facts LIMIT 1")
         finally:
             await conn.close()
