@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from fakediscord import FakeDiscord, running_bot
 
-from bot.discord.app import SitrepBot, create_bot, run_bot
-from bot.runtime import open_at
+from bot.discord.app import SitrepBot, run_bot
 from tests.conftest import TOKEN, settings_for, start
 
 MESSAGES = r"/channels/\d+/messages"
@@ -301,20 +300,3 @@ async def test_sigterm_closes_gateway_and_store_and_returns_0(server: FakeDiscor
     assert await asyncio.wait_for(task, timeout=5) == 0
     with sqlite3.connect(store) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-
-
-async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
-    engine_rt = await open_at(store)
-    bot = create_bot(settings_for(store), engine_rt)
-    try:
-        from bot.discord.cogs.admin import Admin
-        from bot.discord.cogs.queries import Queries
-
-        await bot.add_cog(Queries(bot))
-        await bot.add_cog(Admin(bot))
-        words = [w for c in bot.walk_commands() for w in (c.name, *c.aliases)]
-        assert len(words) == len(set(words)), sorted(words)
-        slash = [c.name for c in bot.tree.get_commands()]
-        assert len(slash) == len(set(slash))
-    finally:
-        await engine_rt.close()
