@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container check: build the sitrep image and prove it works as a container. `make container-check`
 #
-# Runs as root on a machine that cannot pull images (DESIGN.md, "Testing on these machines"):
+# Runs as root on a machine that cannot pull images from a registry (CI, the development machines):
 #   - installs Debian's docker.io and debootstrap with apt-get when they are missing;
 #   - starts a PRIVATE Docker daemon (own data root, socket, exec root, pid file and config; no
 #     bridge, no iptables), so a Docker already on the machine is never touched;
