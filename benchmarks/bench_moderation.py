@@ -24,8 +24,6 @@ from pathlib import Path
 
 from benchmarks.common import ROOT, Table, machine, percentile
 from bot.runtime import open_at
-from bot.services.moderation import Moderation
-from bot.store import exchange
 from bot.store.build import build_store
 
 GUILD = 4242
@@ -53,7 +51,7 @@ async def run(iterations: int) -> Table:
         await build_store(db, ROOT / "seeds", ROOT / "data")
         engine_rt = await open_at(db)
         engine = engine_rt.engine
-        mod = await Moderation.open(engine)
+        mod = engine_rt.moderation
         try:
             src = (await mod.add_source(GUILD, 1, title="Bench", outlet="Bench Wire",
                                         published="2 March 2020")).key
@@ -67,11 +65,11 @@ async def run(iterations: int) -> Table:
             normal: list[float] = []
             for i in range(iterations):  # interleaved: drift hits both alike
                 for mode, bucket in (("FULL", full), ("NORMAL", normal)):
-                    await mod.conn.execute(f"PRAGMA synchronous = {mode}")
+                    await mod.writer.conn.execute(f"PRAGMA synchronous = {mode}")
                     t0 = time.perf_counter()
                     await add(i)
                     bucket.append((time.perf_counter() - t0) * 1000)
-            await mod.conn.execute("PRAGMA synchronous = FULL")
+            await mod.writer.conn.execute("PRAGMA synchronous = FULL")
             row(table, "fact add, synchronous=FULL (shipped)", full)
             row(table, "fact add, synchronous=NORMAL (for comparison)", normal)
             ids = [c.key for c in await mod.recent(GUILD, 50) if c.kind == "fact"]
@@ -92,13 +90,12 @@ async def run(iterations: int) -> Table:
             own = await timed(lambda i: engine.status(("Mosul", "Ramadi")[i % 2], GUILD), iterations)
             row(table, "status, shared resolver (engine, no answer cache)", shared)
             row(table, "status, server with its own names", own)
-            own_facts = len((await exchange.export_json(engine.store.conn, GUILD))["facts"])
+            own_facts = len((await mod.export_document(GUILD))["facts"])
             row(table, "export JSON", await timed(
-                lambda i: exchange.export_json(engine.store.conn, GUILD), 20), f"({own_facts} own facts)")
+                lambda i: mod.export_document(GUILD), 20), f"({own_facts} own facts)")
             row(table, "export CSV (every visible fact)", await timed(
-                lambda i: exchange.export_csv(engine.store.conn, GUILD), 20))
+                lambda i: mod.export_csv(GUILD), 20))
         finally:
-            await mod.close()
             await engine_rt.close()
     return table
 

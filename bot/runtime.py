@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine
-from bot.services.moderation import Moderation
+from bot.services.moderation import ModerationService
 from bot.store.build import build_store, store_is_current
 from bot.store.sqlite import SqliteStore
 
@@ -31,7 +31,7 @@ class Runtime:
     settings: Settings
     store: SqliteStore
     engine: Engine
-    moderation: Moderation
+    moderation: ModerationService
     _stack: contextlib.AsyncExitStack
 
     async def close(self) -> None:
@@ -61,7 +61,7 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
         stack.push_async_callback(store.close)
         engine = await Engine.open(store, stale_after_days=settings.stale_after_days,
                                    today=today, prefix=settings.prefix)
-        moderation = await Moderation.open(engine, store)
+        moderation = await ModerationService.open(engine, store)
         stack.push_async_callback(moderation.close)
     except BaseException:
         await stack.aclose()
@@ -70,9 +70,10 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, **kwargs: object) -> AsyncIterator[Runtime]:
+async def running(settings: Settings, *, today: Callable[[], date] = date.today,
+                  build: bool = True, quiet: bool = False) -> AsyncIterator[Runtime]:
     """``async with running(settings) as rt: ...``: open, use, and always close."""
-    runtime = await open_runtime(settings, **kwargs)  # type: ignore[arg-type]
+    runtime = await open_runtime(settings, today=today, build=build, quiet=quiet)
     try:
         yield runtime
     finally:

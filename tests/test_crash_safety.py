@@ -23,7 +23,7 @@ import asyncio, sys
 from pathlib import Path
 from bot.engine import Engine
 from bot.runtime import open_at
-from bot.services.moderation import Moderation
+from bot.services.moderation import ModerationService
 
 async def main(db):
     engine_rt = await open_at(Path(db))

@@ -23,9 +23,8 @@ from bot.__main__ import main
 from bot.domain.model import Answer, DateBasis, DateSpec, FactView, Precision, Qualifier
 from bot.engine import Engine
 from bot.runtime import open_at
-from bot.services.moderation import Moderation
+from bot.services.moderation import ModerationService
 from bot.store import exchange, queries
-from bot.store.db import connect
 from bot.store.exchange import (
     CSV_COLUMNS,
     ImportProblems,
@@ -85,14 +84,14 @@ class Layer:
 
 
 @pytest.fixture
-async def mod(shipped: Engine) -> AsyncIterator[Moderation]:
-    m = await Moderation.open(shipped)
+async def mod(shipped: Engine) -> AsyncIterator[ModerationService]:
+    m = await ModerationService.open(shipped)
     yield m
     await m.close()
 
 
 @pytest.fixture
-async def layer(mod: Moderation) -> Layer:
+async def layer(mod: ModerationService) -> Layer:
     """Server A's own data: two sources (one with its text), a place, two names, four live facts
     (one undated, one whose summary is a spreadsheet formula), a retired one and a retired shared
     fact."""
@@ -145,12 +144,24 @@ def roundtrip(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def import_into(engine: Engine, guild: int, doc: object) -> ImportReport:
-    conn = await connect(engine.store.path)
+    """Import as ``sitrep import`` does: on a writer of its own, in one transaction."""
+    writer = await engine.store.open_writer()  # type: ignore[attr-defined]
     try:
-        return await import_json(conn, guild, doc, IMPORTER)
+        async with writer.transaction() as tx:
+            return await import_json(tx, guild, doc, IMPORTER)
     finally:
-        await conn.close()
+        await writer.close()
         engine.invalidate(guild, names=True)
+
+
+async def export_doc(engine: Engine, guild: int, *, fmt: str = "json") -> Any:
+    """An export read in one snapshot, as the moderation service reads it."""
+    writer = await engine.store.open_writer()  # type: ignore[attr-defined]
+    try:
+        async with writer.snapshot() as snap:
+            return await (export_json(snap, guild) if fmt == "json" else export_csv(snap, guild))
+    finally:
+        await writer.close()
 
 
 def fact_key(f: FactView) -> tuple[object, ...]:
@@ -186,8 +197,8 @@ def mapped(doc: dict[str, Any], report: ImportReport, guild: int) -> dict[str, A
 
 
 # ------------------------------------------------------------------------------ round trip
-async def test_export_holds_the_servers_own_layer(mod: Moderation, layer: Layer) -> None:
-    doc = await export_json(mod.store.conn, A)
+async def test_export_holds_the_servers_own_layer(mod: ModerationService, layer: Layer) -> None:
+    doc = await export_doc(mod.engine, A)
     assert {k: doc[k] for k in ("format", "version", "guild")} == {
         "format": "sitrep-export", "version": 1, "guild": A}
     assert [s["id"] for s in doc["sources"]] == [layer.wire, layer.ingested]
@@ -203,14 +214,14 @@ async def test_export_holds_the_servers_own_layer(mod: Moderation, layer: Layer)
     assert facts[layer.facts[2]]["event"] == "unknown"
     assert facts[layer.facts[3]]["event"] == "by 2016-10-17"
     assert doc["hidden"] == [layer.hidden]
-    assert await export_json(mod.store.conn, B) == {**doc, "guild": B, "sources": [],
+    assert await export_doc(mod.engine, B) == {**doc, "guild": B, "sources": [],
                                                      "places": [], "names": [], "facts": [],
                                                      "hidden": [], "exported_at": ANY}
 
 
 async def test_import_into_a_fresh_store_gives_the_same_answers(
-        mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    doc = roundtrip(await export_json(mod.store.conn, A))
+        mod: ModerationService, layer: Layer, fresh: Engine) -> None:
+    doc = roundtrip(await export_doc(mod.engine, A))
     report = await import_into(fresh, B, doc)
     old, new = mod.engine, fresh
 
@@ -229,15 +240,15 @@ async def test_import_into_a_fresh_store_gives_the_same_answers(
     assert layer.hidden in [f.id for f in (await new.timeline("Mosul", 0)).facts]
     assert (await new.status("Mosul", A)).model_dump() == (await new.status("Mosul", 0)).model_dump()
 
-    again = await export_json(new.store.conn, B)
+    again = await export_doc(new, B)
     again.pop("exported_at")
     again["names"].sort(key=lambda n: (n["place"], n["name"]))
     assert again == mapped(doc, report, B)
 
 
 async def test_every_imported_row_is_logged_and_can_be_undone(
-        mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    report = await import_into(fresh, B, roundtrip(await export_json(mod.store.conn, A)))
+        mod: ModerationService, layer: Layer, fresh: Engine) -> None:
+    report = await import_into(fresh, B, roundtrip(await export_doc(mod.engine, A)))
     rows = await fresh.store.conn.execute_fetchall(
         "SELECT actor, action, subject, before IS NULL FROM changes WHERE guild_id = ? ORDER BY id",
         (B,))
@@ -251,7 +262,7 @@ async def test_every_imported_row_is_logged_and_can_be_undone(
         + [f"fact:{f}" for f in report.facts.values()] + [f"fact:{layer.hidden}"])
     assert [bool(r[3]) for r in rows] == [s != f"fact:{layer.hidden}" for s in subjects]
     assert f"shared fact `{layer.hidden}` hidden" in report.lines()
-    undo_mod = await Moderation.open(fresh)
+    undo_mod = await ModerationService.open(fresh)
     try:
         undone = await undo_mod.undo(B, IMPORTER)
     finally:
@@ -260,9 +271,9 @@ async def test_every_imported_row_is_logged_and_can_be_undone(
 
 
 async def test_importing_into_a_server_with_rows_adds_and_never_overwrites(
-        mod: Moderation, layer: Layer) -> None:
-    doc = roundtrip(await export_json(mod.store.conn, A))
-    before = list(csv.DictReader(io.StringIO(await export_csv(mod.store.conn, A))))
+        mod: ModerationService, layer: Layer) -> None:
+    doc = roundtrip(await export_doc(mod.engine, A))
+    before = list(csv.DictReader(io.StringIO(await export_doc(mod.engine, A, fmt="csv"))))
     report = await import_into(mod.engine, A, doc)
     assert set(report.sources.values()).isdisjoint(report.sources)
     assert report.places[layer.camp] != layer.camp
@@ -270,7 +281,7 @@ async def test_importing_into_a_server_with_rows_adds_and_never_overwrites(
     assert sorted(report.skipped_names) == [("mosul", "Hadba City")]
     assert report.names == [(report.places[layer.camp], "Zelikan camp")]
     assert report.hidden == []  # already hidden
-    after = list(csv.DictReader(io.StringIO(await export_csv(mod.store.conn, A))))
+    after = list(csv.DictReader(io.StringIO(await export_doc(mod.engine, A, fmt="csv"))))
     assert len(after) == len(before) + len(layer.facts)  # a second copy of each live fact
     assert layer.hidden not in [r["fact_id"] for r in after]
     assert report.lines()[-1] == (f"imported into server {A}: 2 source(s), 1 place(s), "
@@ -288,7 +299,7 @@ async def test_references_inside_the_file_follow_the_new_ids(fresh: Engine) -> N
     first = await import_into(fresh, A, doc)
     second = await import_into(fresh, A, doc)  # the same ids in the file, new ones in the store
     for report in (first, second):
-        back = await export_json(fresh.store.conn, A)
+        back = await export_doc(fresh, A)
         places = {p["id"]: p for p in back["places"]}
         assert places[report.places["camp"]]["parent"] == "mosul"
         assert places[report.places["gate"]]["parent"] == report.places["camp"]
@@ -301,8 +312,8 @@ async def test_references_inside_the_file_follow_the_new_ids(fresh: Engine) -> N
 
 
 # ------------------------------------------------------------------------------ CSV
-async def test_csv_has_one_row_per_fact_the_server_sees(mod: Moderation, layer: Layer) -> None:
-    text = await export_csv(mod.store.conn, A)
+async def test_csv_has_one_row_per_fact_the_server_sees(mod: ModerationService, layer: Layer) -> None:
+    text = await export_doc(mod.engine, A, fmt="csv")
     table = list(csv.reader(io.StringIO(text)))
     assert tuple(table[0]) == CSV_COLUMNS
     rows = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in table[1:]]
@@ -325,7 +336,7 @@ async def test_csv_has_one_row_per_fact_the_server_sees(mod: Moderation, layer: 
             camp["source_url"]) == ("", "undated", "36.45", "43.35", "https://example.org/wire/1")
     assert [r["event_date"] for r in rows if r["event_date"]] == sorted(
         r["event_date"] for r in rows if r["event_date"])  # oldest first (undated at report date)
-    assert len(await export_csv(mod.store.conn, B)) < len(text)  # B sees the shared facts only
+    assert len(await export_doc(mod.engine, B, fmt="csv")) < len(text)  # B sees the shared facts only
 
 
 @pytest.mark.parametrize(("value", "cell"), [
@@ -356,8 +367,8 @@ def test_dates_are_written_compactly_and_read_back_the_same(spec: DateSpec) -> N
 
 # ------------------------------------------------------------------------------ problems
 async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
-        mod: Moderation, layer: Layer, fresh: Engine) -> None:
-    doc = roundtrip(await export_json(mod.store.conn, A))
+        mod: ModerationService, layer: Layer, fresh: Engine) -> None:
+    doc = roundtrip(await export_doc(mod.engine, A))
     doc["extra"] = 1
     doc["sources"][0]["genre"] = "tabloid"
     doc["sources"][1]["sha256"] = "0" * 64
@@ -421,8 +432,8 @@ async def test_documents_of_another_kind_are_refused(fresh: Engine, doc: object,
 
 
 async def test_a_failure_half_way_leaves_nothing_behind(
-        mod: Moderation, layer: Layer, fresh: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    doc = roundtrip(await export_json(mod.store.conn, A))
+        mod: ModerationService, layer: Layer, fresh: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = roundtrip(await export_doc(mod.engine, A))
     before = dump(fresh.store.path)
 
     async def fail(*args: object) -> None:  # the last step: everything else is written by then
@@ -436,11 +447,11 @@ async def test_a_failure_half_way_leaves_nothing_behind(
     assert (await import_into(fresh, B, doc)).facts  # and the connection is usable again
 
 
-async def test_guild_zero_is_not_a_server(mod: Moderation) -> None:
+async def test_guild_zero_is_not_a_server(mod: ModerationService) -> None:
     with pytest.raises(ValueError, match="positive"):
-        await export_json(mod.store.conn, 0)
+        await export_doc(mod.engine, 0)
     with pytest.raises(ValueError, match="positive"):
-        await import_json(mod.conn, 0, {}, MOD)
+        await mod.import_document(0, MOD, {})
 
 
 # ------------------------------------------------------------------------------ CLI

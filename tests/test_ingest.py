@@ -1,4 +1,4 @@
-"""Candidate facts from a pasted article (bot.services.ingest), on a wire story written for these
+"""Proposal facts from a pasted article (bot.services.ingest), on a wire story written for these
 tests (tests/fixtures/articles/wire_test_article.txt, published Monday 17 October 2016)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier, Status
-from bot.services.ingest import SUMMARY_CHARS, Candidate, propose
+from bot.services.ingest import SUMMARY_CHARS, Proposal, propose
 from bot.store.queries import iter_name_entries
 
 ARTICLE = (Path(__file__).parent / "fixtures" / "articles" / "wire_test_article.txt").read_text("utf-8")
@@ -28,7 +28,7 @@ NOT_PLACES = ["Abu Bakr al-Baghdadi", "Operation Inherent Resolve"]
 
 
 @pytest.fixture(scope="module")
-def candidates() -> list[Candidate]:
+def candidates() -> list[Proposal]:
     return propose(ARTICLE, PUBLISHED, NAMES, not_places=NOT_PLACES)
 
 
@@ -36,12 +36,12 @@ def _places(text: str, names: list[tuple[str, str]] = NAMES) -> list[str]:
     return [c.place_id for c in propose(text, PUBLISHED, names, not_places=NOT_PLACES)]
 
 
-def _only(text: str) -> Candidate:
+def _only(text: str) -> Proposal:
     (candidate,) = propose(text, PUBLISHED, NAMES, not_places=NOT_PLACES)
     return candidate
 
 
-def test_one_candidate_per_sentence_and_place_in_text_order(candidates: list[Candidate]) -> None:
+def test_one_candidate_per_sentence_and_place_in_text_order(candidates: list[Proposal]) -> None:
     # Absent: BAGHDAD (dateline), al-Baghdadi (inside a false friend), Jassim (after "Brig. Gen."),
     # hit and Hit ("jets had hit"), Afar (inside Tal Afar), Baiji and Iraq (not in the list).
     assert [(c.place_id, c.matched_name) for c in candidates] == [
@@ -51,7 +51,7 @@ def test_one_candidate_per_sentence_and_place_in_text_order(candidates: list[Can
     ]
 
 
-def test_quotes_are_exact_sentences_of_the_article(candidates: list[Candidate]) -> None:
+def test_quotes_are_exact_sentences_of_the_article(candidates: list[Proposal]) -> None:
     for c in candidates:
         assert ARTICLE[c.position:].startswith(c.quote)
         assert c.quote == c.quote.strip()
@@ -63,20 +63,20 @@ def test_quotes_are_exact_sentences_of_the_article(candidates: list[Candidate]) 
     assert candidates[5].quote.endswith("said Brig. Gen. Kareem Jassim.")  # not cut at "Brig."
 
 
-def test_a_sentence_naming_two_places_gives_both_the_same_quote(candidates: list[Candidate]) -> None:
+def test_a_sentence_naming_two_places_gives_both_the_same_quote(candidates: list[Proposal]) -> None:
     qayyarah, mosul = candidates[1], candidates[2]
     assert (qayyarah.quote, qayyarah.position) == (mosul.quote, mosul.position)
     assert qayyarah.quote.startswith("Government forces retook the air base at Qayyarah")
 
 
-def test_sentences_without_a_place_give_nothing(candidates: list[Candidate]) -> None:
+def test_sentences_without_a_place_give_nothing(candidates: list[Proposal]) -> None:
     quotes = " ".join(c.quote for c in candidates)
     assert "The push began before dawn" not in quotes
     assert "Aid agencies said" not in quotes
     assert "Abu Bakr al-Baghdadi" not in quotes
 
 
-def test_dates_are_resolved_against_the_publication_date(candidates: list[Candidate]) -> None:
+def test_dates_are_resolved_against_the_publication_date(candidates: list[Proposal]) -> None:
     got = [(c.place_id, c.date_text, c.event.start, c.event.end, c.event.precision, c.event.basis)
            for c in candidates if c.date_text]
     assert got == [
@@ -92,7 +92,7 @@ def test_dates_are_resolved_against_the_publication_date(candidates: list[Candid
     ]
 
 
-def test_a_sentence_without_a_date_is_by_the_publication_day(candidates: list[Candidate]) -> None:
+def test_a_sentence_without_a_date_is_by_the_publication_day(candidates: list[Proposal]) -> None:
     hawija = candidates[3]
     assert hawija.date_text is None
     assert (hawija.event.start, hawija.event.end, hawija.event.precision, hawija.event.qualifier,
@@ -102,7 +102,7 @@ def test_a_sentence_without_a_date_is_by_the_publication_day(candidates: list[Ca
     assert hawija.event.model_copy(update={"note": None}) == curated  # as data/facts.yaml writes it
 
 
-def test_status_hints_follow_the_keyword_nearest_each_place(candidates: list[Candidate]) -> None:
+def test_status_hints_follow_the_keyword_nearest_each_place(candidates: list[Proposal]) -> None:
     assert [c.status_hint for c in candidates] == [
         Status.OFFENSIVE_LAUNCHED,  # launched an offensive ... Mosul
         Status.RECAPTURED,          # retook ... Qayyarah
@@ -116,20 +116,20 @@ def test_status_hints_follow_the_keyword_nearest_each_place(candidates: list[Can
     ]
 
 
-def test_attribution_is_the_speaker(candidates: list[Candidate]) -> None:
+def test_attribution_is_the_speaker(candidates: list[Proposal]) -> None:
     assert [c.attribution for c in candidates] == [
         "a military spokesman", "the Iraqi military", "the Iraqi military", None, "local officials",
         "Brig. Gen. Kareem Jassim", "A senior commander", "a colonel", "officials",
     ]
 
 
-def test_hedges_are_found(candidates: list[Candidate]) -> None:
+def test_hedges_are_found(candidates: list[Proposal]) -> None:
     assert [c.hedges for c in candidates] == [
         (), (), (), ("reportedly", "could not be independently verified"), (), (), ("might",), (), (),
     ]
 
 
-def test_summary_is_the_sentence_on_one_line(candidates: list[Candidate]) -> None:
+def test_summary_is_the_sentence_on_one_line(candidates: list[Proposal]) -> None:
     assert all(c.summary == " ".join(c.quote.split()) for c in candidates)
     long = "Troops retook Ramadi " + "after a very long and difficult battle " * 10 + "officials said."
     summary = _only(long).summary

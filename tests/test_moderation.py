@@ -1,4 +1,4 @@
-"""Moderation through ``bot.services.moderation``: every change is checked, logged, scoped to its
+"""ModerationService through ``bot.services.moderation``: every change is checked, logged, scoped to its
 server, visible in the answers at once, and reversible. (The same flows through Discord are in
 test_discord_moderation.py.)"""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.errors import Refused
 from bot.engine import Engine
 from bot.services.inputs import InputError
-from bot.services.moderation import Moderation
-from bot.store.writes import WriteError
+from bot.services.moderation import ModerationService
 
 A, B = 111, 222
 """Two servers."""
@@ -21,13 +21,13 @@ MOD, OTHER_MOD = 5, 6
 
 
 @pytest.fixture
-async def mod(shipped: Engine) -> AsyncIterator[Moderation]:
-    m = await Moderation.open(shipped)
+async def mod(shipped: Engine) -> AsyncIterator[ModerationService]:
+    m = await ModerationService.open(shipped)
     yield m
     await m.close()
 
 
-async def _source(mod: Moderation, guild: int = A, published: str = "17 October 2016") -> str:
+async def _source(mod: ModerationService, guild: int = A, published: str = "17 October 2016") -> str:
     change = await mod.add_source(guild, MOD, title="Iraqi forces push into Mosul outskirts",
                                   outlet="Test Wire", published=published,
                                   url="https://example.org/wire/1", genre="wire")
@@ -39,7 +39,7 @@ def dump(db: Path) -> list[str]:
         return list(conn.iterdump())
 
 
-async def test_add_edit_retire_restore_change_the_answers(mod: Moderation) -> None:
+async def test_add_edit_retire_restore_change_the_answers(mod: ModerationService) -> None:
     engine = mod.engine
     src = await _source(mod, published="2 March 2020")  # newer than every shipped report
     before = await engine.status("Mosul", A)
@@ -71,7 +71,7 @@ async def test_add_edit_retire_restore_change_the_answers(mod: Moderation) -> No
     assert all(c.actor == MOD and c.at for c in history)
 
 
-async def test_another_server_sees_none_of_it_whatever_ids_it_uses(mod: Moderation) -> None:
+async def test_another_server_sees_none_of_it_whatever_ids_it_uses(mod: ModerationService) -> None:
     engine = mod.engine
     src = await _source(mod)
     place = (await mod.add_place(A, MOD, name="Bashiqa Camp", kind="village", country="IQ",
@@ -96,7 +96,7 @@ async def test_another_server_sees_none_of_it_whatever_ids_it_uses(mod: Moderati
                     mod.add_fact(B, OTHER_MOD, place="Mosul", date_text="2016", summary="x y z",
                                  source=src),
                     mod.add_alias(B, OTHER_MOD, place, "Camp")):
-        with pytest.raises((InputError, WriteError)):
+        with pytest.raises((InputError, Refused)):
             await attempt
     assert (await engine.status("Mosul", B)).model_dump() == b_before
     # retiring a shared fact in A hides it in A only
@@ -107,7 +107,7 @@ async def test_another_server_sees_none_of_it_whatever_ids_it_uses(mod: Moderati
     assert shared in [f.id for f in (await engine.timeline("Mosul", 0)).facts]
 
 
-async def test_editing_a_shared_fact_gives_the_server_its_own_copy(mod: Moderation) -> None:
+async def test_editing_a_shared_fact_gives_the_server_its_own_copy(mod: ModerationService) -> None:
     engine = mod.engine
     shared = (await engine.timeline("Ramadi", A)).facts[0]
     changes = await mod.edit_fact(A, MOD, shared.id, summary="A server's own wording of it.")
@@ -125,7 +125,7 @@ async def test_editing_a_shared_fact_gives_the_server_its_own_copy(mod: Moderati
     assert shared.id in ids_a and copy_id not in ids_a
 
 
-async def test_undo_reverts_that_moderators_last_change_only(mod: Moderation) -> None:
+async def test_undo_reverts_that_moderators_last_change_only(mod: ModerationService) -> None:
     engine = mod.engine
     src = await _source(mod)
     fact_id = (await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17",
@@ -140,37 +140,37 @@ async def test_undo_reverts_that_moderators_last_change_only(mod: Moderation) ->
     assert not (await mod.fact(A, fact_id)).live
     await mod.undo(A, MOD)  # the source, with the retired fact that only pointed at it
     assert src not in [s.id for s in (await engine.sources(A)).sources]
-    with pytest.raises(WriteError, match="Nothing to undo"):
+    with pytest.raises(Refused, match="Nothing to undo"):
         await mod.undo(A, MOD)
     # the log keeps every version even of the fact that went with its source
     log = [c.action for c in await mod.recent(A, 20) if c.subject == f"fact:{fact_id}"]
     assert log == ["undo", "undo", "fact.edit", "fact.add"]
 
 
-async def test_undo_of_an_unused_source_removes_it(mod: Moderation) -> None:
+async def test_undo_of_an_unused_source_removes_it(mod: ModerationService) -> None:
     src = await _source(mod)
     await mod.undo(A, MOD)
     assert src not in [s.id for s in (await mod.engine.sources(A)).sources]
-    with pytest.raises(WriteError, match="Nothing to undo"):
+    with pytest.raises(Refused, match="Nothing to undo"):
         await mod.undo(A, MOD)
 
 
-async def test_undo_refuses_to_clobber_someone_elses_later_change(mod: Moderation) -> None:
+async def test_undo_refuses_to_clobber_someone_elses_later_change(mod: ModerationService) -> None:
     src = await _source(mod)
     fact_id = (await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17",
                                   summary="Mine.", source=src)).key
     await mod.edit_fact(A, OTHER_MOD, fact_id, summary="Theirs.")
-    with pytest.raises(WriteError, match="changed again since"):
+    with pytest.raises(Refused, match="changed again since"):
         await mod.undo(A, MOD)
     assert (await mod.fact(A, fact_id)).fact.summary == "Theirs."
 
 
-async def test_the_change_log_is_append_only(mod: Moderation) -> None:
+async def test_the_change_log_is_append_only(mod: ModerationService) -> None:
     await _source(mod)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await mod.conn.execute("UPDATE changes SET actor = 0")
+        await mod.writer.conn.execute("UPDATE changes SET actor = 0")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await mod.conn.execute("DELETE FROM changes")
+        await mod.writer.conn.execute("DELETE FROM changes")
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -186,7 +186,7 @@ async def test_the_change_log_is_append_only(mod: Moderation) -> None:
     ({"hedged": "perhaps"}, "Hedged: yes or no"),
 ])
 async def test_bad_input_names_the_field_and_changes_nothing(
-        mod: Moderation, fields: dict[str, str], message: str | None) -> None:
+        mod: ModerationService, fields: dict[str, str], message: str | None) -> None:
     src = await _source(mod)
     values = {"place": "Mosul", "date_text": "2016-10-17", "summary": "A valid summary.",
               "source": src, **fields}
@@ -195,17 +195,17 @@ async def test_bad_input_names_the_field_and_changes_nothing(
         change = await mod.add_fact(A, MOD, **values)
         assert change.after and change.after["quote"] == values["quote"]
         return
-    with pytest.raises((InputError, WriteError), match=message):
+    with pytest.raises((InputError, Refused), match=message):
         await mod.add_fact(A, MOD, **values)
     assert dump(mod.store.path) == before
 
 
-async def test_quotes_are_checked_against_a_stored_text(mod: Moderation) -> None:
+async def test_quotes_are_checked_against_a_stored_text(mod: ModerationService) -> None:
     text = ("BAGHDAD, Oct 17 (Test Wire) - Iraqi forces advanced on Mosul on Monday, "
             "a military spokesman said.")
     ingested = await mod.ingest(A, MOD, text=text, title="Push on Mosul", outlet="Test Wire",
                                 published="2016-10-17")
-    with pytest.raises(WriteError, match="Quote: not an exact substring"):
+    with pytest.raises(Refused, match="Quote: not an exact substring"):
         await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17", summary="Advance.",
                            source=ingested.source.key, quote="Iraqi forces stormed Mosul")
     ok = await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17", summary="Advance.",
@@ -213,27 +213,27 @@ async def test_quotes_are_checked_against_a_stored_text(mod: Moderation) -> None
     assert ok.after and ok.after["quote"] == "Iraqi forces advanced on Mosul"
 
 
-async def test_input_is_cleaned_of_mentions_and_invisible_characters(mod: Moderation) -> None:
+async def test_input_is_cleaned_of_mentions_and_invisible_characters(mod: ModerationService) -> None:
     src = await _source(mod)
     change = await mod.add_fact(A, MOD, place="Mosul", date_text="2016-10-17", source=src,
                                 summary="Hi @everyone <@123> <@&456>\u200b in <#789>\x07 now.")
     assert change.after and change.after["summary"] == "Hi ＠everyone @user @role in #channel now."
 
 
-async def test_places_names_and_sources_are_per_server(mod: Moderation) -> None:
+async def test_places_names_and_sources_are_per_server(mod: ModerationService) -> None:
     await mod.add_alias(A, MOD, "Hawija", "Huwija town")
     assert (await mod.engine.status("Huwija town", A)).place.id == "hawija"  # type: ignore[union-attr]
-    with pytest.raises(WriteError, match="already a name"):
+    with pytest.raises(Refused, match="already a name"):
         await mod.add_alias(A, MOD, "Hawija", "huwija TOWN")
     await mod.remove_alias(A, MOD, "Huwija town")
     res = await mod.engine.status("Huwija town", A)
     # no longer an exact name: nothing, or a guess the answer owns up to
     assert res.place is None or any(n.startswith("Showing ") for n in res.notes), res
-    with pytest.raises(WriteError, match="has not added"):
+    with pytest.raises(Refused, match="has not added"):
         await mod.remove_alias(A, MOD, "Mosul")  # shared names cannot be removed
 
 
-async def test_watches_and_modlog_are_per_server(mod: Moderation) -> None:
+async def test_watches_and_modlog_are_per_server(mod: ModerationService) -> None:
     place, added = await mod.watch(A, MOD, 900, "Mosul")
     assert place.id == "mosul" and added
     assert not (await mod.watch(A, MOD, 900, "Mosul"))[1]
@@ -245,7 +245,7 @@ async def test_watches_and_modlog_are_per_server(mod: Moderation) -> None:
     assert await mod.modlog(A) == 901 and await mod.modlog(B) is None
 
 
-async def test_a_relative_date_needs_a_source_dated_to_the_day(mod: Moderation) -> None:
+async def test_a_relative_date_needs_a_source_dated_to_the_day(mod: ModerationService) -> None:
     src = (await mod.add_source(A, MOD, title="Monthly digest", outlet="Digest",
                                 published="March 2016")).key
     with pytest.raises(InputError, match="dated only Mar 2016"):
@@ -258,7 +258,7 @@ async def test_a_relative_date_needs_a_source_dated_to_the_day(mod: Moderation) 
         await mod.add_source(A, MOD, title="T", outlet="O", published="2031-01-01")
 
 
-async def test_another_servers_many_matches_never_crowd_out_this_servers(mod: Moderation) -> None:
+async def test_another_servers_many_matches_never_crowd_out_this_servers(mod: ModerationService) -> None:
     src_b = await _source(mod, B)
     for i in range(210):
         await mod.add_fact(B, OTHER_MOD, place="Mosul", date_text="2016-10-17", source=src_b,
@@ -270,7 +270,7 @@ async def test_another_servers_many_matches_never_crowd_out_this_servers(mod: Mo
     assert [f.id for f in found.facts] == [mine]
 
 
-async def test_undo_gets_past_an_ingest_whose_candidates_were_all_rejected(mod: Moderation) -> None:
+async def test_undo_gets_past_an_ingest_whose_candidates_were_all_rejected(mod: ModerationService) -> None:
     done = await mod.ingest(A, MOD, text="Iraqi forces retook Ramadi on Monday, officials said.",
                             title="T", outlet="Wire", published="2015-12-28")
     for candidate in await mod.pending(A):

@@ -14,7 +14,7 @@ from fakediscord import FakeDiscord
 from bot.discord.app import SitrepBot
 from tests.test_discord_e2e import embed_text
 from tests.test_discord_moderation import say, second_guild
-from tests.test_discord_moderation import server as server  # noqa: F401 - two servers
+from tests.test_discord_moderation import server as server
 
 SHARED_FACT = "mosul-attack-timetable-000"
 ITS_SOURCE = "000_c4c1ae3a7b28d96c"

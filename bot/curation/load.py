@@ -9,15 +9,21 @@ because a curator fixing a file wants the whole list at once. The same function 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from bot.domain.checks import (
+    duplicates,
+    fact_source_problems,
+    link_problems,
+    parent_loops,
+    validated,
+)
 from bot.domain.model import Fact, FalseFriend, Place, Source
 
 M = TypeVar("M", bound=BaseModel)
@@ -92,19 +98,15 @@ def _entry_name(raw: Any, index: int) -> str:
 def _validate_all(model: type[M], raws: Iterable[Any], rel: str,
                   problems: list[Problem]) -> Iterator[M]:
     for index, raw in enumerate(raws):
-        try:
-            yield model.model_validate(raw)
-        except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"]) or "entry"
-                msg = err["msg"].removeprefix("Value error, ")
-                problems.append(Problem(rel, _entry_name(raw, index), f"{where}: {msg}"))
+        value, reasons = validated(model, raw)
+        problems.extend(Problem(rel, _entry_name(raw, index), r) for r in reasons)
+        if value is not None:
+            yield value
 
 
 def _duplicates(ids: Iterable[str], rel: str, what: str, problems: list[Problem]) -> None:
-    for ident, count in Counter(ids).items():
-        if count > 1:
-            problems.append(Problem(rel, ident, f"duplicate {what} id ({count} entries)"))
+    for ident, count in duplicates(ids).items():
+        problems.append(Problem(rel, ident, f"duplicate {what} id ({count} entries)"))
 
 
 def load_curated(seeds_dir: Path, data_dir: Path) -> tuple[Curated, list[Problem]]:
@@ -151,39 +153,19 @@ def load_curated(seeds_dir: Path, data_dir: Path) -> tuple[Curated, list[Problem
 
 
 def _check_places(cur: Curated, rel: str, problems: list[Problem]) -> None:
+    parents = {p.id: p.parent for p in cur.places.values()}
     for place in cur.places.values():
         if place.parent is not None:
             if place.parent not in cur.places:
                 problems.append(Problem(rel, place.id, f"unknown parent place {place.parent!r}"))
-            else:
-                seen = {place.id}
-                parent: str | None = place.parent
-                while parent is not None and parent in cur.places:
-                    if parent in seen:
-                        problems.append(Problem(rel, place.id, "parent chain loops"))
-                        break
-                    seen.add(parent)
-                    parent = cur.places[parent].parent
+            elif parent_loops(place.id, parents):
+                problems.append(Problem(rel, place.id, "parent chain loops"))
     place_names = {n.casefold() for p in cur.places.values() for n in [p.name, *p.names]}
     for friend in cur.false_friends:
         if friend.not_place is not None and friend.not_place not in cur.places:
             problems.append(Problem(rel, friend.text, f"unknown place {friend.not_place!r}"))
         if friend.text.casefold() in place_names:
             problems.append(Problem(rel, friend.text, "a false friend is also a place's name"))
-
-
-def fact_source_problems(fact: Fact, source: Source, text: str | None) -> list[str]:
-    """What is wrong between a fact and its source, each as "field: reason": the quote must be
-    the source's own words (where its text is known) and the event cannot come after the report.
-    One rule for ``sitrep check``, moderators' changes and imports."""
-    problems = []
-    if fact.quote and text is not None and fact.quote not in text:
-        problems.append("quote: not an exact substring of the source's text")
-    start = fact.event.start
-    if start is not None and start > source.latest_publication:
-        problems.append(f"date: {fact.event.label} is after the source was published "
-                        f"({source.published_label})")
-    return problems
 
 
 def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
@@ -202,8 +184,5 @@ def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
                 bad("quote is missing: every curated fact quotes its source")
             for problem in fact_source_problems(fact, source, cur.texts[fact.source]):
                 bad(problem)
-        for link in (*fact.contradicts, *fact.supersedes):
-            if link not in ids:
-                bad(f"links to unknown fact {link!r}")
-            elif link == fact.id:
-                bad("links to itself")
+        for problem in link_problems(fact, ids.__contains__):
+            bad(problem)

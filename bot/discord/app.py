@@ -23,7 +23,7 @@ from discord.ext import commands
 from bot.config import Settings, SettingsError
 from bot.engine import Engine
 from bot.runtime import Runtime, open_runtime
-from bot.services.moderation import Moderation as Service
+from bot.services.moderation import ModerationService
 
 log = logging.getLogger("sitrep.bot")
 
@@ -75,19 +75,19 @@ class SitrepBot(commands.Bot):
         return self.runtime.engine
 
     @property
-    def service(self) -> Service:
+    def service(self) -> ModerationService:
         return self.runtime.moderation
 
     async def setup_hook(self) -> None:
         from bot.discord.cogs.admin import Admin
         from bot.discord.cogs.errors import Errors
-        from bot.discord.cogs.moderation import Moderation
+        from bot.discord.cogs.moderation import ModerationCog
         from bot.discord.cogs.queries import Queries
 
         await self.add_cog(Errors(self))
         await self.add_cog(Queries(self))
         await self.add_cog(Admin(self))
-        await self.add_cog(Moderation(self, self.service))
+        await self.add_cog(ModerationCog(self, self.service))
         if not self.intents.message_content:
             log.warning("the Message Content intent is off: prefix commands work only when the "
                         "bot is mentioned; slash commands work as usual")

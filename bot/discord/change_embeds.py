@@ -9,9 +9,10 @@ from typing import Any
 import discord
 
 from bot.discord.embeds import DESCRIPTION_MAX, FIELD_VALUE_MAX, TITLE_MAX, clean, cut
+from bot.domain.changes import Change, describe
 from bot.domain.model import DateSpec, Status
-from bot.store.review import Candidate
-from bot.store.writes import Change, StoredFact, describe
+from bot.domain.moderation import StoredFact
+from bot.domain.review import ReviewItem
 
 COLOURS = {"add": 0x27AE60, "edit": 0xF39C12, "retire": 0x7F8C8D, "undo": 0x8E44AD,
            "other": 0x2980B9}
@@ -96,7 +97,7 @@ def fact_embed(stored: StoredFact, place_name: str) -> discord.Embed:
     return embed
 
 
-def candidate_embed(candidate: Candidate, waiting: int) -> discord.Embed:
+def candidate_embed(candidate: ReviewItem, waiting: int) -> discord.Embed:
     """A review card: the sentence as quoted, and what the ingest guessed, for a moderator to
     approve as is, edit, or reject."""
     hints = candidate.hints

@@ -15,6 +15,16 @@ from discord.ext import commands
 from bot.config import Settings
 
 
+class NotModerator(commands.CheckFailure):
+    """A member without moderator rights tried a moderator command; the message says who may."""
+
+
+def require_moderator(user: discord.abc.User, settings: Settings) -> None:
+    """The one moderator check: every moderator command, form and button goes through it."""
+    if not is_moderator(user, settings):
+        raise NotModerator(f"Only {who_may(settings)} can do that.")
+
+
 def is_moderator(user: discord.abc.User, settings: Settings) -> bool:
     if not isinstance(user, discord.Member):
         return False  # in DMs nobody moderates: there is no server to curate for

@@ -17,6 +17,7 @@ import discord
 
 from bot.config import Settings
 from bot.discord.checks import is_moderator, who_may
+from bot.discord.errors import log_and_reply
 
 MODAL_TIMEOUT = 900.0
 REVIEW_TIMEOUT = 900.0
@@ -57,9 +58,7 @@ class Form(discord.ui.Modal):
 
     async def on_error(self, interaction: discord.Interaction,  # type: ignore[override]
                        error: Exception) -> None:
-        from bot.discord.cogs.errors import log_and_reply
-
-        await log_and_reply(interaction, error)
+        await log_and_reply(interaction, error, saving=True)  # forms and reviews change the store
 
 
 Decide = Callable[[discord.Interaction, int, str], Awaitable[None]]
@@ -99,9 +98,7 @@ class ReviewView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception,
                        item: discord.ui.Item[Any]) -> None:
-        from bot.discord.cogs.errors import log_and_reply
-
-        await log_and_reply(interaction, error)
+        await log_and_reply(interaction, error, saving=True)  # forms and reviews change the store
 
 
 class DecisionButton(discord.ui.Button[ReviewView]):

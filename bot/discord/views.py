@@ -47,7 +47,7 @@ class OwnedView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception,
                        item: discord.ui.Item[Any]) -> None:
-        from bot.discord.cogs.errors import log_and_reply
+        from bot.discord.errors import log_and_reply
 
         await log_and_reply(interaction, error)
 

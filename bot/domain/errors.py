@@ -16,4 +16,25 @@ class Refused(Exception):
 
 class StoreFailure(Exception):
     """The store could not do what was asked, for a reason outside the request. ``str()`` is one
-    line that says why; nothing was saved."""
+    line that says why, for the operator; ``public`` says it for users, without the details of
+    where the store lives. Nothing was saved."""
+
+    def __init__(self, message: str, *, public: str = "the store could not be read or written"
+                 ) -> None:
+        super().__init__(message)
+        self.public = public
+
+
+class Invalid(Refused):
+    """A value that breaks the rules (a bad field, an edit that changes nothing, too many of
+    something); the message names the field and what is expected."""
+
+
+class NotFound(Refused):
+    """No such fact, place, source or candidate *for this server*: another server's ids behave
+    exactly like ids that do not exist, so the message never tells the two apart."""
+
+
+class Conflict(Refused):
+    """The request is fine but the subject's state forbids it now (already retired, changed by
+    someone since, still in use); the message says what to do instead."""

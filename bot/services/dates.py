@@ -90,7 +90,7 @@ def parse_user_date(text: str, *, relative_to: date | None = None, latest: date 
     ``latest`` the last day the source can have been published, after which nothing it reports can
     have started. Raises :class:`DateInputError` with a user-facing message.
     """
-    cleaned = _clean(text)
+    cleaned = _typed_date_text(text)
     if not cleaned:
         raise DateInputError(f"Date: {FORMS}.")
     if cleaned.lower() in {"unknown", "undated"}:
@@ -102,7 +102,7 @@ def parse_user_date(text: str, *, relative_to: date | None = None, latest: date 
     return spec
 
 
-def _clean(text: str) -> str:
+def _typed_date_text(text: str) -> str:
     """Chat input without control or zero-width characters, whitespace collapsed and surrounding
     quotes dropped (moderators copy “last Saturday” from the help text, quotes and all)."""
     if len(text) > 4 * MAX_CHARS:

@@ -3,7 +3,7 @@
 Public API::
 
     @dataclass(frozen=True, slots=True)
-    class Candidate:
+    class Proposal:
         place_id: str                # the place a name in the sentence belongs to
         matched_name: str            # the name as written in the text
         quote: str                   # the sentence, an exact substring: text[position:].startswith(quote)
@@ -15,7 +15,7 @@ Public API::
         hedges: tuple[str, ...]      # hedge words found: "reportedly", "might", ...
         summary: str                 # a draft summary: the sentence, at most 300 characters
 
-    propose(text, published, names, *, not_places=(), limit=50, latest=None) -> list[Candidate]
+    propose(text, published, names, *, not_places=(), limit=50, latest=None) -> list[Proposal]
 
 ``names`` are (surface name, place id) pairs, the store's names (``iter_name_entries``) in practice;
 the first pair for a surface name wins. ``not_places`` are strings that look like places but are
@@ -70,7 +70,7 @@ from typing import Any
 from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier, Status
 from bot.services.dates import DateInputError, parse_user_date
 
-__all__ = ["MIN_NAME", "SUMMARY_CHARS", "Candidate", "propose"]
+__all__ = ["MIN_NAME", "SUMMARY_CHARS", "Proposal", "propose"]
 
 MIN_NAME = 3
 """Shorter names ("US", "Ur") are mostly abbreviations or syllables in running text."""
@@ -80,7 +80,7 @@ SUMMARY_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Proposal:
     """One proposed fact: a place named in a sentence, with what the sentence says about when,
     who says so and how surely. Every field is a draft for the moderator."""
 
@@ -97,18 +97,18 @@ class Candidate:
 
 
 def propose(text: str, published: date, names: Iterable[tuple[str, str]], *,
-            not_places: Iterable[str] = (), limit: int = 50, latest: date | None = None) -> list[Candidate]:
-    """Candidate facts for every (sentence, place) in ``text``, in text order, at most ``limit``
+            not_places: Iterable[str] = (), limit: int = 50, latest: date | None = None) -> list[Proposal]:
+    """Proposal facts for every (sentence, place) in ``text``, in text order, at most ``limit``
     (see the module docstring). Relative dates are read against ``published``; no event may start
     after ``latest``, the last day the source can have been published (``published`` unless the
     publication date is a window)."""
     matcher = _matcher(tuple(names), frozenset(not_places))
-    found: list[Candidate] = []
+    found: list[Proposal] = []
     if matcher.pattern is None or limit <= 0:
         return found
     days = _Days(published, latest or published)
     for start, end in _sentences(text, _dateline_end(text)):
-        found.extend(_candidates(text, start, end, matcher, days))
+        found.extend(_proposals(text, start, end, matcher, days))
         if len(found) >= limit:
             break
     return found[:limit]
@@ -209,7 +209,7 @@ def _sentences(text: str, begin: int) -> Iterator[tuple[int, int]]:
             yield start, start + len(stripped)
 
 
-def _candidates(text: str, start: int, end: int, matcher: _Matcher, days: _Days) -> list[Candidate]:
+def _proposals(text: str, start: int, end: int, matcher: _Matcher, days: _Days) -> list[Proposal]:
     mentions = _mentions(text, start, end, matcher)
     if not mentions:
         return []
@@ -218,7 +218,7 @@ def _candidates(text: str, start: int, end: int, matcher: _Matcher, days: _Days)
     hints = _status_hints(sentence, {p: [(m.start() - start, m.end() - start) for m in ms]
                                      for p, ms in mentions.items()})
     attribution, hedges, summary = _attribution(sentence), _hedges(sentence), _summary(sentence)
-    return [Candidate(place_id, ms[0].group(), sentence, start, event, date_text, hints.get(place_id),
+    return [Proposal(place_id, ms[0].group(), sentence, start, event, date_text, hints.get(place_id),
                       attribution, hedges, summary)
             for place_id, ms in mentions.items()]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.domain.errors import Refused
+from bot.domain.errors import Invalid
 from bot.domain.model import Genre, PlaceKind, Status
 
 LIMITS = {"summary": 300, "quote": 1000, "attribution": 200, "title": 300, "outlet": 100,
@@ -21,7 +21,7 @@ LIMITS = {"summary": 300, "quote": 1000, "attribution": 200, "title": 300, "outl
 """Longest accepted value per field, in characters."""
 
 
-class InputError(Refused, ValueError):
+class InputError(Invalid, ValueError):
     """A field a moderator typed is not acceptable; ``str()`` is the reply."""
 
 
@@ -30,7 +30,7 @@ _MASS = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
 _KEEP = {"\n", "\t"}
 
 
-def clean(field: str, value: str | None, *, required: bool = False, multiline: bool = False) -> str:
+def field_text(field: str, value: str | None, *, required: bool = False, multiline: bool = False) -> str:
     """``value`` stripped of control, format (zero-width, bidi) and private characters, with
     mentions made inert, whitespace tidied and its length checked against ``LIMITS[field]``."""
     text = "".join(ch for ch in (value or "")
@@ -48,7 +48,7 @@ def clean(field: str, value: str | None, *, required: bool = False, multiline: b
 
 
 def optional(field: str, value: str | None) -> str | None:
-    return clean(field, value) or None
+    return field_text(field, value) or None
 
 
 def _choice(field: str, value: str, options: dict[str, str]) -> str:
@@ -69,19 +69,19 @@ STATUS_WORDS: dict[str, str] = {
 def parse_status(value: str | None) -> Status | None:
     """A status label or its id ("recaptured", "Held by ISIS", "isis_control"); empty or "none"
     for none."""
-    text = clean("status", value)
+    text = field_text("status", value)
     if not text or text.casefold() in {"none", "-"}:
         return None
     return Status(_choice("status", text, STATUS_WORDS))
 
 
 def parse_kind(value: str | None) -> PlaceKind:
-    text = clean("kind", value) or PlaceKind.TOWN.value
+    text = field_text("kind", value) or PlaceKind.TOWN.value
     return PlaceKind(_choice("kind", text, {k.value.replace("_", " "): k.value for k in PlaceKind}))
 
 
 def parse_genre(value: str | None) -> Genre:
-    text = clean("genre", value) or Genre.NEWS.value
+    text = field_text("genre", value) or Genre.NEWS.value
     return Genre(_choice("genre", text, {g.value: g.value for g in Genre}))
 
 
@@ -89,7 +89,7 @@ COUNTRIES = {"iq": "IQ", "iraq": "IQ", "sy": "SY", "syria": "SY"}
 
 
 def parse_country(value: str | None) -> str | None:
-    text = clean("country", value)
+    text = field_text("country", value)
     if not text:
         return None
     if re.fullmatch(r"[A-Za-z]{2}", text):
@@ -102,7 +102,7 @@ def parse_country(value: str | None) -> str | None:
 
 def parse_coordinates(value: str | None) -> tuple[float | None, float | None]:
     """"36.34, 43.13" (latitude, longitude in decimal degrees), or nothing."""
-    text = clean("coordinates", value)
+    text = field_text("coordinates", value)
     if not text:
         return None, None
     m = re.fullmatch(r"(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)", text)
@@ -115,7 +115,7 @@ def parse_coordinates(value: str | None) -> tuple[float | None, float | None]:
 
 
 def parse_url(value: str | None) -> str | None:
-    text = clean("url", value)
+    text = field_text("url", value)
     if not text:
         return None
     if not re.fullmatch(r"https?://[^\s<>]+", text):
@@ -124,7 +124,7 @@ def parse_url(value: str | None) -> str | None:
 
 
 def parse_yes_no(field: str, value: str | None) -> bool | None:
-    text = clean(field, value).casefold() if value else ""
+    text = field_text(field, value).casefold() if value else ""
     if not text:
         return None
     if text in {"yes", "y", "true", "1", "hedged"}:

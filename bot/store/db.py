@@ -35,15 +35,23 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """One line for a failure of the store file itself: which file, what is wrong, what to do."""
     text = str(exc)
     if "not a database" in text:
-        return StoreError(f"{path} is not a sitrep store (file is not a database): {RESTORE_HINT}")
+        return StoreError(f"{path} is not a sitrep store (file is not a database): {RESTORE_HINT}",
+                          public="the store is damaged")
     if "malformed" in text or "corrupt" in text:
-        return StoreError(f"{path} is damaged ({text}): {RESTORE_HINT}")
+        return StoreError(f"{path} is damaged ({text}): {RESTORE_HINT}",
+                          public="the store is damaged")
     if "full" in text:
-        return StoreError(f"the disk holding {path} is full: nothing was saved")
+        return StoreError(f"the disk holding {path} is full: nothing was saved",
+                          public="the disk holding the store is full")
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"{path} is read-only for this process: nothing was saved")
+        return StoreError(f"{path} is read-only for this process: nothing was saved",
+                          public="the store is read-only")
     if "unable to open" in text:
-        return StoreError(f"cannot open {path} ({text}): check the path and its permissions")
+        return StoreError(f"cannot open {path} ({text}): check the path and its permissions",
+                          public="the store cannot be opened")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{path} is busy (another process holds its lock): try again",
+                          public="the store is busy; try again in a moment")
     return StoreError(f"{path}: {text}")
 
 

@@ -18,41 +18,29 @@ each row it writes is logged in ``changes`` with the action ``import``, so ``his
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import re
-from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import aiosqlite
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from bot.curation.load import fact_source_problems
-from bot.domain.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
-from bot.store.db import transaction
-from bot.store.queries import FACT_FIELDS, FACT_JOINS, VISIBLE, FactViews
-from bot.store.writes import (
-    MAX_NAME,
+from bot.domain.changes import (
     Change,
-    _apply_live,
-    _insert_fact,
-    _log,
-    _subject_state,
     describe,
-    fact_from_row,
-    fact_state,
-    get_fact,
-    get_source,
-    insert_place,
-    insert_source,
-    now,
-    place_exists,
-    source_from_row,
+    fact_subject,
+    name_subject,
+    place_subject,
+    source_subject,
 )
+from bot.domain.checks import duplicates, fact_source_problems, link_problems, parent_loops, validated
+from bot.domain.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
+from bot.domain.moderation import fact_state
+from bot.store.base import Writer
+from bot.store.writes import MAX_NAME, now
 
 FORMAT = "sitrep-export"
 VERSION = 1
@@ -78,17 +66,6 @@ def _own_guild(guild: int) -> None:
     or imported as a server's layer (and the change log refuses it)."""
     if guild <= 0:
         raise ValueError(f"a server id is a positive number, not {guild}")
-
-
-@contextlib.asynccontextmanager
-async def _snapshot(conn: aiosqlite.Connection) -> AsyncIterator[None]:
-    """A read transaction: every section of an export comes from one state of the store, even
-    while the bot writes (WAL readers see the snapshot taken at their first read)."""
-    await conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        await conn.execute("COMMIT")
 
 
 # ------------------------------------------------------------------------------ dates
@@ -119,64 +96,27 @@ def _event_fields(spec: DateSpec) -> JSON:
 
 
 # ------------------------------------------------------------------------------ export JSON
-async def export_json(conn: aiosqlite.Connection, guild: int) -> JSON:
+async def export_json(db: Writer, guild: int) -> JSON:
     """The server's own layer, enough to rebuild it with ``import_json``: its sources (with their
     text when stored, since quotes are checked against it), places, names, facts (retired ones
-    too, ``live: false``) and the shared facts it retired (``hidden``)."""
+    too, ``live: false``) and the shared facts it retired (``hidden``). ``db`` is read in one
+    snapshot by the caller."""
     _own_guild(guild)
-    async with _snapshot(conn):
-        return {"format": FORMAT, "version": VERSION, "guild": guild, "exported_at": now(),
-                "sources": await _export_sources(conn, guild),
-                "places": await _export_places(conn, guild),
-                "names": await _export_names(conn, guild),
-                "facts": await _export_facts(conn, guild),
-                "hidden": await _export_hidden(conn, guild)}
-
-
-async def _export_sources(conn: aiosqlite.Connection, guild: int) -> list[JSON]:
-    rows = await conn.execute_fetchall(
-        "SELECT * FROM sources WHERE guild_id = ? ORDER BY rowid", (guild,))
-    out = []
-    for row in rows:
-        source = source_from_row(row)
-        entry = {**source.model_dump(mode="json"), "published": date_json(source.published)}
-        if row["body"] is not None:
-            entry["body"] = row["body"]
-        out.append(entry)
-    return out
-
-
-async def _export_places(conn: aiosqlite.Connection, guild: int) -> list[JSON]:
-    rows = await conn.execute_fetchall(
-        "SELECT * FROM places WHERE guild_id = ? ORDER BY rowid", (guild,))
-    return [{"id": r["id"], "name": r["name"], "kind": r["kind"], "parent": r["parent_id"],
-             "country": r["country"], "governorate": r["governorate"], "lat": r["lat"],
-             "lon": r["lon"], "geonames_id": r["geonames_id"]} for r in rows]
-
-
-async def _export_names(conn: aiosqlite.Connection, guild: int) -> list[JSON]:
-    rows = await conn.execute_fetchall(
-        "SELECT place_id, name FROM place_names WHERE guild_id = ? ORDER BY place_id, name",
-        (guild,))
-    return [{"place": place_id, "name": name} for place_id, name in rows]
-
-
-async def _export_facts(conn: aiosqlite.Connection, guild: int) -> list[JSON]:
-    rows = await conn.execute_fetchall(
-        "SELECT * FROM facts WHERE guild_id = ? ORDER BY rowid", (guild,))
-    links = await conn.execute_fetchall(
-        "SELECT l.fact_id, l.other_id, l.kind FROM fact_links l JOIN facts f ON f.id = l.fact_id "
-        "WHERE f.guild_id = ? ORDER BY l.fact_id, l.kind, l.other_id", (guild,))
-    linked: dict[tuple[str, str], list[str]] = {}
-    for fact_id, other_id, kind in links:
-        linked.setdefault((fact_id, kind), []).append(other_id)
-    out = []
-    for row in rows:
-        fact = fact_from_row(row).model_copy(update={
-            "contradicts": linked.get((row["id"], "contradicts"), []),
-            "supersedes": linked.get((row["id"], "supersedes"), [])})
-        out.append({**fact_json(fact), "live": not row["retired"]})
-    return out
+    sources = []
+    for stored in await db.own_sources(guild):
+        entry = {**stored.source.model_dump(mode="json"),
+                 "published": date_json(stored.source.published)}
+        if stored.body is not None:
+            entry["body"] = stored.body
+        sources.append(entry)
+    places = [{"id": p.id, "name": p.name, "kind": p.kind.value, "parent": p.parent,
+               "country": p.country, "governorate": p.governorate, "lat": p.lat, "lon": p.lon,
+               "geonames_id": p.geonames_id} for p in await db.own_places(guild)]
+    return {"format": FORMAT, "version": VERSION, "guild": guild, "exported_at": now(),
+            "sources": sources, "places": places,
+            "names": [{"place": p, "name": n} for p, n in await db.own_names(guild)],
+            "facts": [{**fact_json(f), "live": live} for f, live in await db.own_facts(guild)],
+            "hidden": await db.hidden_shared(guild)}
 
 
 def fact_json(fact: Fact) -> JSON:
@@ -190,36 +130,25 @@ def fact_json(fact: Fact) -> JSON:
     return out
 
 
-async def _export_hidden(conn: aiosqlite.Connection, guild: int) -> list[str]:
-    rows = await conn.execute_fetchall(
-        "SELECT h.fact_id FROM fact_hidden h JOIN facts f ON f.id = h.fact_id "
-        "WHERE h.guild_id = ? AND f.guild_id = 0 ORDER BY h.fact_id", (guild,))
-    return [str(r[0]) for r in rows]
-
-
 # ------------------------------------------------------------------------------ export CSV
 CSV_COLUMNS = (
     "event_date", "event_date_end", "precision", "date_label", "place", "place_id", "country",
     "governorate", "latitude", "longitude", "status", "summary", "source", "source_title",
     "source_id", "source_url", "published", "quote", "attribution", "hedged", "fact_id", "origin",
 )
-CSV_QUERY = (f"SELECT {FACT_FIELDS}, p.lat AS p_lat, p.lon AS p_lon FROM facts f {FACT_JOINS} "
-             f"WHERE {VISIBLE} ORDER BY f.sort_date, f.as_of, f.place_id, f.position, f.id")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 
 
-async def export_csv(conn: aiosqlite.Connection, guild: int) -> str:
+async def export_csv(db: Writer, guild: int) -> str:
     """Every fact the server sees (shared and its own, as answers show them), oldest event first,
     one row each with ACLED-like columns. Undated facts have empty ``event_date`` cells and sit at
     their report date."""
-    rows = await conn.execute_fetchall(CSV_QUERY, {"guild": guild})
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    view = FactViews()
-    for row in rows:
-        writer.writerow([csv_cell(v) for v in _csv_values(view(row), row["p_lat"], row["p_lon"])])
+    for fact, lat, lon in await db.visible_facts(guild):
+        writer.writerow([csv_cell(v) for v in _csv_values(fact, lat, lon)])
     return out.getvalue()
 
 
@@ -282,8 +211,8 @@ class _Checker:
     """Validates a whole document against the models and the store as this server sees it,
     collecting every problem instead of stopping at the first (what ``sitrep check`` does)."""
 
-    def __init__(self, conn: aiosqlite.Connection, guild: int) -> None:
-        self.conn = conn
+    def __init__(self, db: Writer, guild: int) -> None:
+        self.db = db
         self.guild = guild
         self.problems: list[str] = []
 
@@ -326,19 +255,16 @@ class _Checker:
                 self.bad(entry, "expected an object")
                 continue
             extra = {k: raw[k] for k in extras if k in raw}
-            try:
-                out.append((model.model_validate({k: v for k, v in raw.items()
-                                                  if k not in extra}), extra))
-            except ValidationError as exc:
-                for err in exc.errors():
-                    where = ".".join(str(p) for p in err["loc"]) or "entry"
-                    self.bad(entry, f"{where}: {err['msg'].removeprefix('Value error, ')}")
+            value, problems = validated(model, {k: v for k, v in raw.items() if k not in extra})
+            for problem in problems:
+                self.bad(entry, problem)
+            if value is not None:
+                out.append((value, extra))
         return out
 
     def duplicates(self, kind: str, keys: Iterable[str]) -> None:
-        for key, count in Counter(keys).items():
-            if count > 1:
-                self.bad(f"{kind} {key}", f"duplicate ({count} entries)")
+        for key, count in duplicates(keys).items():
+            self.bad(f"{kind} {key}", f"duplicate ({count} entries)")
 
     def sources(self, raws: list[Any]) -> list[tuple[Source, str | None]]:
         out = []
@@ -370,7 +296,7 @@ class _Checker:
         return out
 
     async def place_known(self, place_id: str, in_file: set[str]) -> bool:
-        return place_id in in_file or await place_exists(self.conn, self.guild, place_id)
+        return place_id in in_file or await self.db.get_place(self.guild, place_id) is not None
 
     async def check_places(self, places: list[Place], in_file: set[str]) -> None:
         self.duplicates("place", (p.id for p in places))
@@ -380,7 +306,7 @@ class _Checker:
                 continue
             if not await self.place_known(place.parent, in_file):
                 self.bad(f"place {place.id}", f"unknown parent place {place.parent!r}")
-            elif _loops(place.id, parents):
+            elif parent_loops(place.id, parents):
                 self.bad(f"place {place.id}", "parent chain loops")
 
     async def check_names(self, names: list[_Name], in_file: set[str]) -> None:
@@ -402,18 +328,19 @@ class _Checker:
         else:
             for problem in fact_source_problems(fact, *found):
                 self.bad(entry, problem)
-        for link in (*fact.contradicts, *fact.supersedes):
-            if link == fact.id:
-                self.bad(entry, "links to itself")
-            elif link not in raw_ids["facts"] and await get_fact(self.conn, self.guild, link) is None:
-                self.bad(entry, f"links to unknown fact {link!r}")
+        known = set(raw_ids["facts"])
+        for link in {*fact.contradicts, *fact.supersedes} - known:
+            if await self.db.get_fact(self.guild, link) is not None:
+                known.add(link)
+        for problem in link_problems(fact, known.__contains__):
+            self.bad(entry, problem)
 
     async def _source(self, source_id: str, plan: _Plan) -> tuple[Source, str | None] | None:
         """The source a fact of the file means: the file's own first, else one visible here."""
         for source, body in plan.sources:
             if source.id == source_id:
                 return source, body
-        stored = await get_source(self.conn, self.guild, source_id)
+        stored = await self.db.get_source(self.guild, source_id)
         return (stored.source, stored.body) if stored else None
 
     async def check_hidden(self, raws: list[Any]) -> list[str]:
@@ -423,7 +350,7 @@ class _Checker:
             if not isinstance(raw, str):
                 self.bad(entry, "expected a fact id")
                 continue
-            stored = await get_fact(self.conn, self.guild, raw)
+            stored = await self.db.get_fact(self.guild, raw)
             if stored is None or stored.owner != 0:
                 self.bad(entry, "not a shared fact: only shared facts are hidden for a server")
                 continue
@@ -432,19 +359,9 @@ class _Checker:
         return out
 
 
-def _loops(place_id: str, parents: dict[str, str | None]) -> bool:
-    seen, parent = {place_id}, parents.get(place_id)
-    while parent is not None and parent in parents:
-        if parent in seen:
-            return True
-        seen.add(parent)
-        parent = parents[parent]
-    return False
-
-
-async def _check_document(conn: aiosqlite.Connection, guild: int, data: object) -> _Plan:
+async def _check_document(db: Writer, guild: int, data: object) -> _Plan:
     """Validate ``data`` for import into ``guild``; raise ``ImportProblems`` with every problem."""
-    checker = _Checker(conn, guild)
+    checker = _Checker(db, guild)
     sections = checker.document(data)
     if sections is None:
         raise ImportProblems(checker.problems)
@@ -493,13 +410,12 @@ class ImportReport:
         return out
 
 
-async def import_json(conn: aiosqlite.Connection, guild: int, data: object,
-                      actor: int) -> ImportReport:
+async def import_json(db: Writer, guild: int, data: object, actor: int) -> ImportReport:
     """Add an export (``export_json``'s format) to server ``guild``'s own rows.
 
     The whole document is checked first (``ImportProblems`` lists every problem, and nothing is
-    changed); then everything is written in one transaction, so a failure half way leaves
-    nothing behind, and each row is logged as an ``import`` change by ``actor``.
+    changed); then everything is written inside the caller's transaction (``db``), so a failure
+    half way leaves nothing behind, and each row is logged as an ``import`` change by ``actor``.
 
     Ids: the file's ids are never reused. Like every row a moderator adds, each source, place and
     fact gets a new id from the store (``ImportReport`` maps the file's ids to them), and the
@@ -510,27 +426,28 @@ async def import_json(conn: aiosqlite.Connection, guild: int, data: object,
     shared, ignoring case) are skipped, and shared facts it already hides stay hidden.
     """
     _own_guild(guild)
-    async with transaction(conn):
-        plan = await _check_document(conn, guild, data)
-        return await _apply(conn, guild, actor, plan)
+    plan = await _check_document(db, guild, data)
+    return await _apply(db, guild, actor, plan)
 
 
-async def _apply(conn: aiosqlite.Connection, guild: int, actor: int, plan: _Plan) -> ImportReport:
+async def _apply(db: Writer, guild: int, actor: int, plan: _Plan) -> ImportReport:
     report = ImportReport(guild)
     for source, body in plan.sources:
-        report.sources[source.id] = await insert_source(conn, guild, source, body)
-        report.changes.append(await _logged(conn, guild, actor, f"source:{report.sources[source.id]}"))
+        report.sources[source.id] = await db.insert_source(guild, source, body)
+        report.changes.append(await _logged(db, guild, actor,
+                                            source_subject(report.sources[source.id])))
     for place in _parents_first(plan.places):
         parent = report.places.get(place.parent, place.parent) if place.parent else None
-        report.places[place.id] = await insert_place(conn, guild,
-                                                     place.model_copy(update={"parent": parent}))
-        report.changes.append(await _logged(conn, guild, actor, f"place:{report.places[place.id]}"))
+        report.places[place.id] = await db.insert_place(
+            guild, place.model_copy(update={"parent": parent}))
+        report.changes.append(await _logged(db, guild, actor,
+                                            place_subject(report.places[place.id])))
     for name in plan.names:
-        await _import_name(conn, guild, actor, report, report.places.get(name.place, name.place),
+        await _import_name(db, guild, actor, report, report.places.get(name.place, name.place),
                            name.name)
-    await _import_facts(conn, guild, actor, report, plan.facts)
+    await _import_facts(db, guild, actor, report, plan.facts)
     for fact_id in plan.hidden:
-        await _hide(conn, guild, actor, report, fact_id)
+        await _hide(db, guild, actor, report, fact_id)
     return report
 
 
@@ -549,54 +466,48 @@ def _parents_first(places: list[Place]) -> list[Place]:
     return sorted(places, key=depth)
 
 
-async def _logged(conn: aiosqlite.Connection, guild: int, actor: int, subject: str,
+async def _logged(db: Writer, guild: int, actor: int, subject: str,
                   before: JSON | None = None) -> Change:
-    after = await _subject_state(conn, guild, subject)
-    return await _log(conn, guild, actor, ACTION, subject, before, after)
+    after = await db.subject_state(guild, subject)
+    return await db.log(guild, actor, ACTION, subject, before, after)
 
 
-async def _import_name(conn: aiosqlite.Connection, guild: int, actor: int, report: ImportReport,
+async def _import_name(db: Writer, guild: int, actor: int, report: ImportReport,
                        place_id: str, name: str) -> None:
-    known = list(await conn.execute_fetchall(
-        "SELECT 1 FROM place_names WHERE name = ? COLLATE NOCASE AND place_id = ? "
-        "AND guild_id IN (0, ?)", (name, place_id, guild)))
-    if known:
+    if await db.has_name(guild, place_id, name):
         report.skipped_names.append((place_id, name))
         return
-    await conn.execute("INSERT INTO place_names(place_id, name, guild_id, origin) "
-                       "VALUES (?, ?, ?, 'added')", (place_id, name, guild))
+    await db.insert_name(guild, place_id, name)
     report.names.append((place_id, name))
-    report.changes.append(await _logged(conn, guild, actor, f"name:{place_id}:{name}"))
+    report.changes.append(await _logged(db, guild, actor, name_subject(place_id, name)))
 
 
-async def _import_facts(conn: aiosqlite.Connection, guild: int, actor: int, report: ImportReport,
+async def _import_facts(db: Writer, guild: int, actor: int, report: ImportReport,
                         facts: list[tuple[Fact, bool]]) -> None:
     """Facts first, then their links (which may point at facts later in the file), then the log
     entries, whose ``after`` shows each fact as it ends up (retired or not)."""
     for fact, _ in facts:
         draft = fact.model_copy(update={"place": report.places.get(fact.place, fact.place),
                                         "source": report.sources.get(fact.source, fact.source)})
-        report.facts[fact.id] = (await _insert_fact(conn, guild, actor, draft)).id
-    links = [(report.facts[f.id], report.facts.get(other, other), kind)
-             for f, _ in facts for kind, others in (("contradicts", f.contradicts),
-                                                    ("supersedes", f.supersedes))
-             for other in others]
-    await conn.executemany("INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) "
-                           "VALUES (?, ?, ?)", links)
-    retired = [(report.facts[f.id],) for f, live in facts if not live]
-    await conn.executemany("UPDATE facts SET retired = 1 WHERE id = ?", retired)
+        source = await db.get_source(guild, draft.source)
+        assert source is not None  # checked: in the file or visible here
+        report.facts[fact.id] = (await db.insert_fact(guild, actor, draft, source)).id
+    await db.add_links((report.facts[f.id], report.facts.get(other, other), kind)
+                       for f, _ in facts for kind, others in (("contradicts", f.contradicts),
+                                                              ("supersedes", f.supersedes))
+                       for other in others)
+    await db.set_retired(guild, [report.facts[f.id] for f, live in facts if not live])
     for fact, _ in facts:
-        report.changes.append(await _logged(conn, guild, actor, f"fact:{report.facts[fact.id]}"))
+        report.changes.append(await _logged(db, guild, actor, fact_subject(report.facts[fact.id])))
 
 
-async def _hide(conn: aiosqlite.Connection, guild: int, actor: int, report: ImportReport,
-                fact_id: str) -> None:
-    stored = await get_fact(conn, guild, fact_id)
+async def _hide(db: Writer, guild: int, actor: int, report: ImportReport, fact_id: str) -> None:
+    stored = await db.get_fact(guild, fact_id)
     assert stored is not None  # checked: a shared fact
     if not stored.live:
         return
     before = fact_state(stored)
-    await _apply_live(conn, guild, stored, False)
+    await db.set_fact_live(guild, stored, False)
     report.hidden.append(fact_id)
-    report.changes.append(await _log(conn, guild, actor, ACTION, f"fact:{fact_id}", before,
-                                     {**before, "live": False}))
+    report.changes.append(await db.log(guild, actor, ACTION, fact_subject(fact_id), before,
+                                       {**before, "live": False}))

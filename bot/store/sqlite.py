@@ -19,6 +19,7 @@ from bot.store import queries
 from bot.store.base import StoreError
 from bot.store.db import connect, get_meta, migrate, schema_version, set_meta, translated
 from bot.store.schema import SCHEMA_VERSION
+from bot.store.writes import Rows, SqliteWriter
 
 
 class SqliteStore:
@@ -27,6 +28,16 @@ class SqliteStore:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self._records = Rows(conn)
+
+    @property
+    def records(self) -> Rows:
+        """Moderation's reads on the answers' connection, which sees each change once it is
+        committed and never a half-made one."""
+        return self._records
+
+    async def open_writer(self) -> SqliteWriter:
+        return await SqliteWriter.open(self.path)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:

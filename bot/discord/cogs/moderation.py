@@ -3,7 +3,7 @@ the mod-log and export. Every command is hybrid (``!fact add place: Mosul ...`` 
 
 Rights are declared once, for the whole cog: ``cog_check`` admits moderators only (prefix and slash
 alike) and ``rights.declare`` gives every slash command the same default permission. The cog only
-collects fields and shows results; ``bot.services.moderation.Moderation`` checks and applies them.
+collects fields and shows results; ``bot.services.moderation.ModerationService`` checks and applies them.
 Slash commands whose text is long open a form (a modal) for it when it was not given as an option.
 
 The ``type: ignore[arg-type]`` on the decorators works around discord.py's decorator typing, as in
@@ -24,15 +24,16 @@ from discord.ext import commands
 
 from bot.discord import checks as rights
 from bot.discord.change_embeds import candidate_embed, change_embed, fact_embed, history_embed
-from bot.discord.cogs.errors import NotModerator
 from bot.discord.cogs.queries import place_choices
 from bot.discord.embeds import clean, cut
 from bot.discord.forms import Field, Form, ReviewView
+from bot.domain.changes import Change, describe
 from bot.domain.errors import Refused
 from bot.domain.model import Status
+from bot.domain.moderation import changed_fields, editable_text
+from bot.domain.review import review_text
 from bot.services.inputs import InputError
-from bot.services.moderation import Moderation as Service
-from bot.store.writes import Change, describe
+from bot.services.moderation import ModerationService
 
 if TYPE_CHECKING:
     from bot.discord.app import SitrepBot
@@ -93,10 +94,13 @@ def _guild(ctx: Ctx | discord.Interaction) -> int:
     return guild.id
 
 
-class Moderation(commands.Cog):
+class ModerationCog(commands.Cog, name="Moderation"):
     """Moderators keep the store current from inside Discord."""
 
-    def __init__(self, bot: SitrepBot, service: Service) -> None:
+    changes_the_store = True
+    """A failure of the store during these commands means nothing was saved (``errors``)."""
+
+    def __init__(self, bot: SitrepBot, service: ModerationService) -> None:
         self.bot = bot
         self.service = service
         self._posting: set[asyncio.Task[None]] = set()
@@ -111,8 +115,7 @@ class Moderation(commands.Cog):
     async def cog_check(self, ctx: Ctx) -> bool:  # type: ignore[override]
         if ctx.guild is None:
             raise commands.NoPrivateMessage()
-        if not rights.is_moderator(ctx.author, self.bot.settings):
-            raise NotModerator(f"Only {rights.who_may(self.bot.settings)} can do that.")
+        rights.require_moderator(ctx.author, self.bot.settings)
         return True
 
     # ------------------------------------------------------------------ replies and announcements
@@ -204,11 +207,7 @@ class Moderation(commands.Cog):
     async def fact_edit(self, ctx: Ctx, fact_id: str, *, fields: FactFields) -> None:
         values = {k: v for k, v in _flags(fields).items() if v is not None}
         if ctx.interaction is not None and not values:
-            stored = await self.service.fact(_guild(ctx), fact_id)
-            current = stored.fact
-            shown = {"date": current.event.compact, "summary": current.summary,
-                     "quote": current.quote, "attribution": current.attribution or "",
-                     "status": current.status.value if current.status else "none"}
+            shown = editable_text((await self.service.fact(_guild(ctx), fact_id)).fact)
             await ctx.interaction.response.send_modal(Form(
                 f"Edit fact {fact_id}", [
                     Field("date", "Date", shown["date"], required=True, max_length=64),
@@ -219,7 +218,7 @@ class Moderation(commands.Cog):
                     Field("status", "Status", shown["status"], max_length=40),
                 ],
                 self._guarded(lambda i, typed: self._edit_fact(
-                    i, fact_id, {k: v for k, v in typed.items() if v != shown[k]})),
+                    i, fact_id, changed_fields(shown, typed))),
                 f"sitrep:fact-edit:{ctx.interaction.id}"))
             return
         await self._edit_fact(ctx, fact_id, values)
@@ -359,9 +358,7 @@ class Moderation(commands.Cog):
     async def _decide(self, interaction: discord.Interaction, candidate_id: int, action: str) -> None:
         guild, actor = _guild(interaction), interaction.user.id
         if action == "edit":
-            c = await self.service.candidate(guild, candidate_id)
-            shown = {"summary": c.summary, "date": c.event.compact, "status": c.status or "none",
-                     "attribution": c.attribution or "", "hedged": "yes" if c.hedged else "no"}
+            shown = review_text(await self.service.candidate(guild, candidate_id))
             await interaction.response.send_modal(Form(
                 f"Edit candidate #{candidate_id}", [
                     Field("summary", "Summary", shown["summary"], long=True, required=True),
@@ -372,7 +369,7 @@ class Moderation(commands.Cog):
                 ],
                 # only what the moderator changed: an untouched date keeps its basis and note
                 self._guarded(lambda i, typed: self._approve(
-                    i, candidate_id, {k: v for k, v in typed.items() if v != shown[k]})),
+                    i, candidate_id, changed_fields(shown, typed))),
                 f"sitrep:review-edit:{candidate_id}:{interaction.id}"))
             return
         if action == "approve":
@@ -386,8 +383,7 @@ class Moderation(commands.Cog):
         """A form's submit handler that checks the rights again: a form stays open for minutes,
         and the member may have lost them meanwhile."""
         async def checked(interaction: discord.Interaction, typed: dict[str, str]) -> None:
-            if not rights.is_moderator(interaction.user, self.bot.settings):
-                raise NotModerator(f"Only {rights.who_may(self.bot.settings)} can do that.")
+            rights.require_moderator(interaction.user, self.bot.settings)
             await submit(interaction, typed)
         return checked
 
@@ -519,4 +515,4 @@ async def _article_text(file: discord.Attachment) -> str:
         raise InputError("Text: could not download the attachment; try again.") from None
 
 
-__all__ = ["Moderation", "Refused"]
+__all__ = ["ModerationCog", "Refused"]
