@@ -308,7 +308,7 @@ async def test_no_two_commands_share_a_name_or_alias(store: Path) -> None:
     bot = create_bot(settings_for(store), engine_rt)
     try:
         from bot.discord.cogs.admin import Admin
-        from bot.discord.cogs.queries import Queries
+        from bot.discord.cogs.questions import Queries
 
         await bot.add_cog(Queries(bot))
         await bot.add_cog(Admin(bot))
