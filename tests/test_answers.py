@@ -82,7 +82,7 @@ async def test_empty_and_hostile_queries_are_bad_input_or_unknown(engine: Engine
 async def test_search_ranks_facts_with_snippets_and_is_injection_safe(engine: Engine) -> None:
     a = await engine.search("surrounded")
     assert {f.id for f in a.facts} == {"raqqa-surrounded", "west-mosul-surrounded"}
-    assert all("**surrounded**" in s for s in a.lines)
+    assert all("**surrounded**" in hit.snippet for hit in a.hits)
     assert (await engine.search("surro")).facts  # prefix match on the last word
     for hostile in ['" OR 1', "NEAR(a b)", "summary:*", "*", "\"'", "AND OR NOT"]:
         r = await engine.search(hostile)
@@ -94,14 +94,14 @@ async def test_sources_and_one_source(engine: Engine) -> None:
     a = await engine.sources()
     assert [s.id[:3] for s in a.sources] == ["001", "000", "003", "002", "004"]  # oldest first
     one = await engine.source("002")
-    assert one.error is None and one.sources[0].author == "Alexander Mercouris"
-    assert set(one.lines) == {"East Mosul", "West Mosul", "Raqqa"}
+    assert one.error is None and one.source.author == "Alexander Mercouris"
+    assert set(one.places) == {"East Mosul", "West Mosul", "Raqqa"}
     assert (await engine.source("nope")).error == "unknown_source"
 
 
 async def test_places_lists_those_with_facts(engine: Engine) -> None:
     a = await engine.places()
-    assert [p.name for p in a.suggestions] == ["East Mosul", "Mosul", "Ramadi", "Raqqa",
+    assert [r.place.name for r in a.places] == ["East Mosul", "Mosul", "Ramadi", "Raqqa",
                                                "West Mosul"]
 
 
@@ -114,7 +114,7 @@ async def test_ask_parses_prefix_aliases_and_reports_usage(engine: Engine) -> No
     assert bad.error == "bad_input" and "help" in bad.message
     usage = await engine.ask("!status")
     assert usage.error == "bad_input" and "status <place>" in usage.message
-    assert (await engine.ask("!help")).lines
+    assert (await engine.ask("!help")).commands
 
 
 async def test_search_for_a_very_common_word_is_latest_added_first_not_ranked(

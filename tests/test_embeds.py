@@ -8,8 +8,21 @@ import discord
 import pytest
 
 from bot.discord.embeds import render_embeds
-from bot.domain.model import Answer, DateSpec, FactView, PlaceRef, SourceRef
+from bot.domain.model import DateSpec, FactView, PlaceCounts, PlaceRef, SourceRef
 from bot.engine import Engine
+from bot.engine.answers import (
+    Answer,
+    ErrorCode,
+    FailureAnswer,
+    ListedSource,
+    PlacesAnswer,
+    SearchAnswer,
+    SearchHit,
+    SourcesAnswer,
+    StatusAnswer,
+    TimelineAnswer,
+)
+from bot.engine.commands import Command
 
 LIMITS = {"title": 256, "description": 4096, "fields": 25, "field_name": 256, "field_value": 1024,
           "footer": 2048, "total": 6000}
@@ -46,9 +59,16 @@ def test_500_hostile_facts_paginate_within_limits(command: str) -> None:
     place = PlaceRef(id="p", name="N" * 300, country="IQ", governorate="G" * 300)
     facts = [_hostile_fact(i, place) for i in range(500)]
     sources = list({f.source.id: f.source for f in facts}.values())
-    answer = Answer(command=command, query="q", place=place, as_of=date(2017, 3, 10),
-                    headline="H" * 400, facts=facts, sources=sources, notes=["n" * 300] * 3,
-                    lines=["s" * 500] * 500 if command == "search" else [])
+    answer: Answer
+    if command == "status":
+        answer = StatusAnswer(query="q", place=place, as_of=date(2017, 3, 10), headline="H" * 400,
+                              facts=facts, sources=sources, notes=["n" * 300] * 3, message="")
+    elif command == "timeline":
+        answer = TimelineAnswer(query="q", place=place, as_of=date(2017, 3, 10), facts=facts,
+                                sources=sources, notes=["n" * 300] * 3, message="")
+    else:
+        answer = SearchAnswer(query="q", hits=[SearchHit(fact=f, snippet="s" * 500) for f in facts],
+                              sources=sources, message="")
     pages = render_embeds(answer)
     assert len(pages) > 10
     for page in pages:
@@ -64,12 +84,12 @@ def test_500_hostile_facts_paginate_within_limits(command: str) -> None:
 def test_listings_and_errors_within_limits() -> None:
     many = [_source(i) for i in range(300)]
     for answer in [
-        Answer(command="sources", query="", sources=many, lines=["9 fact(s)"] * 300),
-        Answer(command="places", query="", suggestions=[PlaceRef(id=f"p{i}", name="P" * 100)
-                                                        for i in range(300)],
-               lines=["3 fact(s)"] * 300),
-        Answer(command="status", query="x" * 100, error="unknown_place", message="m" * 5000,
-               suggestions=[PlaceRef(id="a", name="A" * 100)] * 5),
+        SourcesAnswer(query="", sources=[ListedSource(**dict(s), fact_count=9) for s in many],
+                      message=""),
+        PlacesAnswer(query="", places=[PlaceCounts(PlaceRef(id=f"p{i}", name="P" * 100), 3, None)
+                                       for i in range(300)], message=""),
+        FailureAnswer(command=Command.STATUS, query="x" * 100, error=ErrorCode.UNKNOWN_PLACE,
+                      message="m" * 5000, suggestions=[PlaceRef(id="a", name="A" * 100)] * 5),
     ]:
         for page in render_embeds(answer):
             assert_within_limits(page)

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
-from bot.domain.model import Answer, DateBasis, DateSpec, FactView, Precision, Qualifier
+from bot.domain.model import DateBasis, DateSpec, FactView, Precision, Qualifier
 from bot.engine import Engine
+from bot.engine.answers import Answer, StatusAnswer
 from bot.runtime import open_at
 from bot.services.moderation import ModerationService
 from bot.store import exchange, queries
@@ -172,7 +173,8 @@ def fact_key(f: FactView) -> tuple[object, ...]:
 
 
 def answer_key(a: Answer) -> tuple[object, ...]:
-    return (a.error, a.headline, a.as_of, a.message, a.notes, [fact_key(f) for f in a.facts],
+    headline = a.headline if isinstance(a, StatusAnswer) else None
+    return (a.error, headline, a.as_of, a.message, a.notes, [fact_key(f) for f in a.facts],
             [(s.outlet, s.title, s.published_label) for s in a.sources])
 
 
@@ -225,9 +227,10 @@ async def test_import_into_a_fresh_store_gives_the_same_answers(
     report = await import_into(fresh, B, doc)
     old, new = mod.engine, fresh
 
-    seen = (await old.places(A)).suggestions
-    assert [p.name for p in (await new.places(B)).suggestions] == [p.name for p in seen]
-    assert (await new.places(B)).lines == (await old.places(A)).lines
+    seen = [row.place for row in (await old.places(A)).places]
+    assert [r.place.name for r in (await new.places(B)).places] == [p.name for p in seen]
+    assert [(r.facts, r.latest) for r in (await new.places(B)).places] == \
+        [(r.facts, r.latest) for r in (await old.places(A)).places]
     for place in seen:
         new_id = report.places.get(place.id, place.id)
         for ask in ("status", "timeline"):

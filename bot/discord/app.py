@@ -82,7 +82,7 @@ class SitrepBot(commands.Bot):
         from bot.discord.cogs.admin import Admin
         from bot.discord.cogs.errors import Errors
         from bot.discord.cogs.moderation import ModerationCog
-        from bot.discord.cogs.queries import Queries
+        from bot.discord.cogs.questions import Queries
 
         await self.add_cog(Errors(self))
         await self.add_cog(Queries(self))

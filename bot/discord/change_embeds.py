@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from bot.discord.embeds import DESCRIPTION_MAX, FIELD_VALUE_MAX, TITLE_MAX, clean, cut
+from bot.discord.embeds import DESCRIPTION_MAX, FIELD_VALUE_MAX, TITLE_MAX, cut, escape
 from bot.domain.changes import Change, describe
 from bot.domain.model import DateSpec, Status
 from bot.domain.moderation import StoredFact
@@ -55,10 +55,10 @@ def change_embed(change: Change, actor: str, place_names: dict[str, str]) -> dis
     embed = discord.Embed(title=title, colour=_colour(change),
                           description=f"by {actor} · change #{change.id}")
     if change.before is not None:
-        embed.add_field(name="Before", value=cut(clean(state_line(change.before)), FIELD_VALUE_MAX),
+        embed.add_field(name="Before", value=cut(escape(state_line(change.before)), FIELD_VALUE_MAX),
                         inline=False)
     if change.after is not None:
-        embed.add_field(name="After", value=cut(clean(state_line(change.after)), FIELD_VALUE_MAX),
+        embed.add_field(name="After", value=cut(escape(state_line(change.after)), FIELD_VALUE_MAX),
                         inline=False)
     embed.set_footer(text=f"{change.at} · undo with `undo` · history with `fact history`")
     return embed
@@ -70,7 +70,7 @@ def history_embed(fact_id: str, changes: list[Change], names: dict[int, str]) ->
     for change in changes[-MAX_HISTORY:]:
         who = names.get(change.actor, f"user {change.actor}")
         lines.append(f"**#{change.id}** {change.at[:16].replace('T', ' ')} · {who} · "
-                     f"{change.action}\n→ {clean(state_line(change.after))}")
+                     f"{change.action}\n→ {escape(state_line(change.after))}")
     more = len(changes) - MAX_HISTORY
     if more > 0:
         lines.insert(0, f"… {more} earlier version(s) not shown")
@@ -84,14 +84,14 @@ def fact_embed(stored: StoredFact, place_name: str) -> discord.Embed:
     status = f"{Status(fact.status).label}: " if fact.status else ""
     embed = discord.Embed(title=cut(f"Fact {fact.id} · {place_name}", TITLE_MAX),
                           colour=COLOURS["other"] if stored.live else COLOURS["retire"],
-                          description=cut(f"**{fact.event.label}** · {clean(status + fact.summary)}"
-                                          + (f"\n> “{clean(fact.quote)}”" if fact.quote else
+                          description=cut(f"**{fact.event.label}** · {escape(status + fact.summary)}"
+                                          + (f"\n> “{escape(fact.quote)}”" if fact.quote else
                                              "\n> (no quote recorded)"), DESCRIPTION_MAX))
-    embed.add_field(name="Source", value=cut(clean(fact.source), FIELD_VALUE_MAX))
+    embed.add_field(name="Source", value=cut(escape(fact.source), FIELD_VALUE_MAX))
     embed.add_field(name="Kept by", value="this server" if stored.owner else "shared store")
     embed.add_field(name="State", value="live" if stored.live else "retired here")
     if fact.attribution:
-        embed.add_field(name="Attribution", value=cut(clean(fact.attribution), FIELD_VALUE_MAX))
+        embed.add_field(name="Attribution", value=cut(escape(fact.attribution), FIELD_VALUE_MAX))
     if fact.hedged:
         embed.add_field(name="Hedged", value="yes")
     return embed
@@ -104,16 +104,16 @@ def candidate_embed(candidate: ReviewItem, waiting: int) -> discord.Embed:
     embed = discord.Embed(
         title=cut(f"Candidate #{candidate.id} · {candidate.place_name}", TITLE_MAX),
         colour=COLOURS["edit"],
-        description=cut(f"> “{clean(candidate.quote)}”\n\n**Summary:** {clean(candidate.summary)}",
+        description=cut(f"> “{escape(candidate.quote)}”\n\n**Summary:** {escape(candidate.summary)}",
                         DESCRIPTION_MAX))
-    date_note = f" (from “{clean(hints['date'])}”)" if hints.get("date") else " (the report's date)"
+    date_note = f" (from “{escape(hints['date'])}”)" if hints.get("date") else " (the report's date)"
     embed.add_field(name="Date", value=cut(candidate.event.label + date_note, FIELD_VALUE_MAX))
     embed.add_field(name="Status hint",
                     value=Status(candidate.status).label if candidate.status else "none")
-    embed.add_field(name="Matched name", value=cut(clean(str(hints.get("name", "?"))), 200))
+    embed.add_field(name="Matched name", value=cut(escape(str(hints.get("name", "?"))), 200))
     if candidate.attribution:
-        embed.add_field(name="Attribution", value=cut(clean(candidate.attribution), FIELD_VALUE_MAX))
+        embed.add_field(name="Attribution", value=cut(escape(candidate.attribution), FIELD_VALUE_MAX))
     if hints.get("hedges"):
-        embed.add_field(name="Hedges", value=cut(clean(", ".join(hints["hedges"])), FIELD_VALUE_MAX))
+        embed.add_field(name="Hedges", value=cut(escape(", ".join(hints["hedges"])), FIELD_VALUE_MAX))
     embed.set_footer(text=f"source {candidate.source_id} · {waiting} candidate(s) waiting")
     return embed

@@ -13,11 +13,28 @@ reply never even looks like a ping.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import assert_never
 
 import discord
 
-from bot.domain.model import Answer, FactView, SourceRef
+from bot.domain.model import FactView, PlaceRef, SourceRef
+from bot.engine.answers import (
+    Answer,
+    ErrorCode,
+    FailureAnswer,
+    HelpAnswer,
+    ListedSource,
+    PlacesAnswer,
+    PlaceSourcesAnswer,
+    SearchAnswer,
+    SourceAnswer,
+    SourcesAnswer,
+    StatusAnswer,
+    TimelineAnswer,
+)
 from bot.engine.engine import place_context
 from bot.render.text import fact_tag, place_title, source_line
 
@@ -37,7 +54,7 @@ FOOTER = "sitrep · every fact quotes its source"
 _SPECIAL = re.compile(r"([\\*_~`|>#\[\]<@])")
 
 
-def clean(text: str) -> str:
+def escape(text: str) -> str:
     """Escape every character Discord gives a meaning (markdown, masked links, mentions, custom
     emoji and timestamps need a "<") in text that is not ours to style. A backslash before punctuation is
     always consumed by Discord, so the reader sees the text as written. discord.py's own
@@ -48,7 +65,8 @@ def clean(text: str) -> str:
 def snippet(text: str) -> str:
     """A search snippet: FTS5 marks hits with ``**``; keep those as bold, escape the rest."""
     parts = text.replace("\n", " ").split("**")
-    return cut("".join(clean(p) if i % 2 == 0 else f"**{clean(p)}**" for i, p in enumerate(parts)),
+    return cut("".join(escape(p) if i % 2 == 0 else f"**{escape(p)}**"
+                       for i, p in enumerate(parts)),
                300)
 
 
@@ -61,23 +79,20 @@ class Page:
     embed: discord.Embed
 
 
-def _title(answer: Answer) -> str:
-    if answer.place is None:
-        return {"search": "Search", "sources": "Sources", "source": "Source",
-                "places": "Places", "help": "sitrep · help"}.get(answer.command, "sitrep")
-    return cut(place_title(answer), TITLE_MAX)
+def _title(place: PlaceRef, as_of: date | None = None, sources: Sequence[SourceRef] = ()) -> str:
+    return cut(place_title(place, as_of, sources), TITLE_MAX)
 
 
 def _fact_entry(fact: FactView, number: int, place_id: str | None, quote: bool) -> str:
-    text = clean(fact.summary)
+    text = escape(fact.summary)
     if place_id and fact.place.id != place_id and fact.place.name.casefold() not in \
             fact.summary.casefold():
-        text = f"{clean(fact.place.name)}: {text}"
+        text = f"{escape(fact.place.name)}: {text}"
     if fact.contradicts:
         text += " *(contradicted by another report)*"
     line = f"**{fact.event_date.label}** · {text} {fact_tag(fact, number)}"
     if quote:
-        line += f"\n> “{cut(clean(fact.quote), 300)}”" if fact.quote else "\n> (no quote recorded)"
+        line += f"\n> “{cut(escape(fact.quote), 300)}”" if fact.quote else "\n> (no quote recorded)"
     return line
 
 
@@ -85,7 +100,7 @@ def _sources_field(sources: list[tuple[int, SourceRef]]) -> str:
     lines = []
     for number, src in sources:
         described = source_line(number, src).split(" · ")[0].removeprefix(f"[{number}] ")
-        line = f"[{number}] {clean(described)}"
+        line = f"[{number}] {escape(described)}"
         if src.url:
             line = f"{line} · [link](<{src.url}>)"
         lines.append(line)
@@ -96,9 +111,8 @@ def _sources_field(sources: list[tuple[int, SourceRef]]) -> str:
     return value
 
 
-def _embed(answer: Answer, description: str, colour_key: str) -> discord.Embed:
-    return discord.Embed(title=_title(answer), description=cut(description, DESCRIPTION_MAX),
-                         colour=COLOURS.get(colour_key, COLOURS["timeline"]))
+def _embed(title: str | None, description: str, colour: int) -> discord.Embed:
+    return discord.Embed(title=title, description=cut(description, DESCRIPTION_MAX), colour=colour)
 
 
 def _finish(embed: discord.Embed, footer: str) -> discord.Embed:
@@ -109,42 +123,92 @@ def _finish(embed: discord.Embed, footer: str) -> discord.Embed:
 
 def render_embeds(answer: Answer) -> list[discord.Embed]:
     """One embed per page; a single page for short answers."""
-    if answer.error and (answer.error != "no_facts" or answer.place is None):
-        return [_error_embed(answer)]
-    if answer.error == "no_facts":
-        return [_finish(_embed(answer, clean(answer.message), "error"), FOOTER)]
-    if answer.command in {"status", "timeline", "search"}:
-        return _fact_pages(answer)
-    return _listing_pages(answer)
+    match answer:
+        case StatusAnswer():
+            head = [f"**{escape(answer.headline)}** [1]"] if answer.headline else []
+            numbers = _numbers(answer.sources)
+            entries = [_fact_entry(f, numbers[f.source.id], answer.place.id, quote=i == 0)
+                       for i, f in enumerate(answer.facts)]
+            return _fact_pages(_title(answer.place, answer.as_of, answer.sources),
+                               COLOURS["status"], [*head, *_notes(answer.notes)],
+                               answer.facts, entries, answer.sources)
+        case TimelineAnswer():
+            numbers = _numbers(answer.sources)
+            entries = [_fact_entry(f, numbers[f.source.id], answer.place.id, quote=False)
+                       for f in answer.facts]
+            return _fact_pages(_title(answer.place, answer.as_of, answer.sources),
+                               COLOURS["timeline"], _notes(answer.notes), answer.facts, entries,
+                               answer.sources)
+        case SearchAnswer():
+            numbers = _numbers(answer.sources)
+            entries = [_fact_entry(hit.fact, numbers[hit.fact.source.id], None, quote=False)
+                       + f"\n> {snippet(hit.snippet)}" for hit in answer.hits]
+            return _fact_pages("Search", COLOURS["search"], [], answer.facts, entries,
+                               answer.sources)
+        case SourcesAnswer():
+            return _listing_pages("Sources", _source_lines(answer.sources, ""),
+                                  header=escape(answer.message))
+        case PlaceSourcesAnswer():
+            return _listing_pages(_title(answer.place),
+                                  _source_lines(answer.sources, f" about {answer.place.name}"),
+                                  header=escape(answer.message))
+        case SourceAnswer():
+            src = answer.source
+            return _listing_pages("Source", [
+                escape(source_line(1, src)),
+                f"id `{src.id}` · {src.genre}" + (f" · [link](<{src.url}>)" if src.url else ""),
+                escape(answer.message), "Places: " + escape(", ".join(answer.places) or "-")])
+        case PlacesAnswer():
+            return _listing_pages("Places", [
+                f"**{escape(row.place.name)}** ({place_context(row.place) or '-'}): "
+                f"{row.facts} fact(s), latest report "
+                f"{row.latest.isoformat() if row.latest else '-'}" for row in answer.places],
+                header=escape(answer.message))
+        case HelpAnswer():  # our own text: usage in code spans, slash form beside it
+            return _listing_pages("sitrep · help", [answer.message, "", *(
+                f"`{answer.prefix}{c.usage}` or `/{c.usage}` — {c.summary}"
+                for c in answer.commands)])
+        case FailureAnswer():
+            if answer.error is ErrorCode.NO_FACTS and answer.place is not None:
+                embed = _embed(_title(answer.place), escape(answer.message), COLOURS["error"])
+                return [_finish(embed, FOOTER)]
+            return [_error_embed(answer)]
+        case _:
+            assert_never(answer)
 
 
-def _error_embed(answer: Answer) -> discord.Embed:
-    text = clean(answer.message)
+def _numbers(sources: Sequence[SourceRef]) -> dict[str, int]:
+    """Footnote numbers: ``sources[0]`` is [1]."""
+    return {s.id: i for i, s in enumerate(sources, 1)}
+
+
+def _notes(notes: list[str]) -> list[str]:
+    return [f"*{escape(note)}*" for note in notes]
+
+
+def _source_lines(sources: Sequence[ListedSource], counted: str) -> list[str]:
+    return [f"{escape(source_line(i, s))} · {s.fact_count} fact(s){counted} · `{s.id}`"
+            for i, s in enumerate(sources, 1)]
+
+
+def _error_embed(answer: FailureAnswer) -> discord.Embed:
+    text = escape(answer.message)
     if answer.suggestions:
-        text += "\n\n" + "\n".join(f"• {clean(s.name)}"
+        text += "\n\n" + "\n".join(f"• {escape(s.name)}"
                                    + (f" ({place_context(s)})" if place_context(s) else "")
                                    for s in answer.suggestions)
     embed = discord.Embed(description=cut(text, DESCRIPTION_MAX), colour=COLOURS["error"])
     return _finish(embed, "sitrep")
 
 
-def _fact_pages(answer: Answer) -> list[discord.Embed]:
-    numbers = {s.id: i for i, s in enumerate(answer.sources, 1)}
-    head: list[str] = []
-    if answer.headline:
-        head.append(f"**{clean(answer.headline)}** [1]")
-    head.extend(f"*{clean(note)}*" for note in answer.notes)
-    place_id = answer.place.id if answer.place else None
-    entries = []
-    for i, fact in enumerate(answer.facts):
-        entry = _fact_entry(fact, numbers[fact.source.id], place_id,
-                            quote=answer.command == "status" and i == 0)
-        if answer.command == "search" and i < len(answer.lines):
-            entry += f"\n> {snippet(answer.lines[i])}"
-        entries.append((entry, fact))
+def _fact_pages(title: str, colour: int, head: list[str], facts: Sequence[FactView],
+                entries: list[str], sources: Sequence[SourceRef]) -> list[discord.Embed]:
+    """Pages of fact entries (``entries[i]`` shows ``facts[i]``), the head lines on the first,
+    each page with the sources it cites; filled while the description's budget lasts."""
+    numbers = _numbers(sources)
     pages: list[list[tuple[str, FactView]]] = [[]]
     size = sum(len(h) + 1 for h in head)
-    for entry, fact in entries:
+    for entry, fact in zip(entries, facts, strict=True):
         if pages[-1] and (len(pages[-1]) >= FACTS_PER_PAGE or size + len(entry) > DESCRIPTION_BUDGET):
             pages.append([])
             size = 0
@@ -154,9 +218,9 @@ def _fact_pages(answer: Answer) -> list[discord.Embed]:
     for n, page in enumerate(pages, 1):
         body = "\n".join(head) + "\n\n" if n == 1 and head else ""
         body += "\n\n".join(e for e, _ in page)
-        embed = _embed(answer, body, answer.command)
+        embed = _embed(title, body, colour)
         used = sorted({numbers[f.source.id] for _, f in page} | ({1} if n == 1 and head else set()))
-        cited = [(i, answer.sources[i - 1]) for i in used]
+        cited = [(i, sources[i - 1]) for i in used]
         if cited:
             embed.add_field(name="Sources", value=_sources_field(cited), inline=False)
         footer = FOOTER if len(pages) == 1 else f"Page {n}/{len(pages)} · {FOOTER}"
@@ -164,26 +228,8 @@ def _fact_pages(answer: Answer) -> list[discord.Embed]:
     return embeds
 
 
-def _listing_pages(answer: Answer) -> list[discord.Embed]:
-    lines: list[str] = []
-    if answer.command == "sources":
-        lines = [f"{clean(source_line(i, s))} · {line} · `{s.id}`"
-                 for i, (s, line) in enumerate(zip(answer.sources, answer.lines, strict=False), 1)]
-    elif answer.command == "source" and answer.sources:
-        src = answer.sources[0]
-        lines = [clean(source_line(1, src)), f"id `{src.id}` · {src.genre}"
-                 + (f" · [link](<{src.url}>)" if src.url else ""),
-                 clean(answer.message), "Places: " + clean(", ".join(answer.lines) or "-")]
-    elif answer.command == "places":
-        lines = [f"**{clean(p.name)}** ({place_context(p) or '-'}): {line}"
-                 for p, line in zip(answer.suggestions, answer.lines, strict=False)]
-    elif answer.command == "help":  # our own text: usage in code spans, slash form beside it
-        lines = [answer.message, ""]
-        for line in answer.lines:
-            usage, _, summary = line.partition(" — ")
-            lines.append(f"`{usage}` or `/{usage.lstrip(usage[:1])}` — {summary}")
-    else:
-        lines = [clean(answer.message), *(clean(line) for line in answer.lines)]
+def _listing_pages(title: str, lines: list[str], *, header: str = "") -> list[discord.Embed]:
+    """Pages of listing lines; ``header`` (escaped already) heads every page."""
     pages: list[list[str]] = [[]]
     size = 0
     for line in lines:
@@ -194,8 +240,8 @@ def _listing_pages(answer: Answer) -> list[discord.Embed]:
         pages[-1].append(line)
         size += len(line) + 1
     out = []
+    top = header + "\n\n" if header else ""
     for n, page in enumerate(pages, 1):
         footer = "sitrep" if len(pages) == 1 else f"Page {n}/{len(pages)} · sitrep"
-        header = clean(answer.message) + "\n\n" if answer.command in {"sources", "places"} else ""
-        out.append(_finish(_embed(answer, header + "\n".join(page), "timeline"), footer))
+        out.append(_finish(_embed(title, top + "\n".join(page), COLOURS["timeline"]), footer))
     return out

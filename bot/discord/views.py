@@ -9,15 +9,41 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from enum import StrEnum
+from typing import Any, assert_never, cast
 
 import discord
 
-from bot.domain.model import Answer, PlaceRef
+from bot.domain.model import PlaceRef
+from bot.engine.answers import (
+    Answer,
+    ErrorCode,
+    FailureAnswer,
+    HelpAnswer,
+    PlacesAnswer,
+    PlaceSourcesAnswer,
+    SearchAnswer,
+    SourceAnswer,
+    SourcesAnswer,
+    StatusAnswer,
+    TimelineAnswer,
+)
+from bot.engine.commands import Command
 
 TIMEOUT = 180.0
-AnswerFn = Callable[[str, str, int], Awaitable[Answer]]
-"""(command, place id or query, guild id) -> Answer: how a button asks the engine."""
+
+
+class PlaceQuestion(StrEnum):
+    """What a button asks the engine about a place. The value is part of the button's custom id
+    (``follow:sources-of:mosul``), which Discord sends back when it is pressed."""
+
+    STATUS = "status"
+    TIMELINE = "timeline"
+    SOURCES = "sources-of"
+
+
+AnswerFn = Callable[[PlaceQuestion, str, int], Awaitable[Answer]]
+"""(question, place id, guild id) -> Answer: how a button asks the engine."""
 Present = Callable[[discord.Interaction, Answer, bool], Awaitable[None]]
 """Sends an answer in reply to a button press: (interaction, answer, edit_in_place)."""
 
@@ -100,33 +126,38 @@ class Paginator(OwnedView):
 class FollowUpButton(discord.ui.Button["AnswerView"]):
     """"Timeline" or "Sources" under a status reply: answers privately for whoever presses it."""
 
-    def __init__(self, label: str, command: str, place_id: str, row: int = 1) -> None:
+    def __init__(self, label: str, question: PlaceQuestion, place_id: str, row: int = 1) -> None:
         super().__init__(label=label, style=discord.ButtonStyle.primary, row=row,
-                         custom_id=f"follow:{command}:{place_id}"[:100])
-        self.command = command
+                         custom_id=f"follow:{question}:{place_id}"[:100])
+        self.question = question
         self.place_id = place_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
         view = self.view
         assert view is not None
-        answer = await view.ask(self.command, self.place_id, interaction.guild_id or 0)
+        answer = await view.ask(self.question, self.place_id, interaction.guild_id or 0)
         await view.present(interaction, answer, False)
 
 
 class SuggestionButton(discord.ui.Button["AnswerView"]):
     """One "did you mean" choice: pressing it answers the original command for that place."""
 
-    def __init__(self, command: str, place: PlaceRef, index: int) -> None:
+    def __init__(self, question: PlaceQuestion, place: PlaceRef, index: int) -> None:
         super().__init__(label=place.name[:80], style=discord.ButtonStyle.secondary,
                          custom_id=f"pick:{index}:{place.id}"[:100], row=index // 5)
-        self.command = command
+        self.question = question
         self.place_id = place.id
 
     async def callback(self, interaction: discord.Interaction) -> None:
         view = self.view
         assert view is not None
-        answer = await view.ask(self.command, self.place_id, interaction.guild_id or 0)
+        answer = await view.ask(self.question, self.place_id, interaction.guild_id or 0)
         await view.present(interaction, answer, interaction.user.id == view.owner_id)
+
+
+_ASK_AGAIN = {Command.STATUS: PlaceQuestion.STATUS, Command.TIMELINE: PlaceQuestion.TIMELINE}
+"""A failed status or timeline offers its suggestions as buttons that ask it again."""
+_PICKABLE = {ErrorCode.UNKNOWN_PLACE, ErrorCode.AMBIGUOUS, ErrorCode.NOT_A_PLACE}
 
 
 class AnswerView(Paginator):
@@ -140,13 +171,20 @@ class AnswerView(Paginator):
         super().__init__(pages, owner_id)
         self.ask = ask
         self.present = present
-        if answer.command == "status" and answer.place and not answer.error:
-            self.add_item(FollowUpButton("Timeline", "timeline", answer.place.id))
-            self.add_item(FollowUpButton("Sources", "sources-of", answer.place.id))
-        elif answer.command in {"status", "timeline"} and answer.suggestions and answer.error in {
-                "unknown_place", "ambiguous", "not_a_place"}:
-            for i, place in enumerate(answer.suggestions[:5]):
-                self.add_item(SuggestionButton(answer.command, place, i + 5))
+        match answer:
+            case StatusAnswer():
+                self.add_item(FollowUpButton("Timeline", PlaceQuestion.TIMELINE, answer.place.id))
+                self.add_item(FollowUpButton("Sources", PlaceQuestion.SOURCES, answer.place.id))
+            case FailureAnswer():
+                again = _ASK_AGAIN.get(answer.command) if answer.command else None
+                if again and answer.error in _PICKABLE:
+                    for i, place in enumerate(answer.suggestions[:5]):
+                        self.add_item(SuggestionButton(again, place, i + 5))
+            case (TimelineAnswer() | SearchAnswer() | SourcesAnswer() | PlaceSourcesAnswer()
+                  | SourceAnswer() | PlacesAnswer() | HelpAnswer()):
+                pass  # page buttons only
+            case _:
+                assert_never(answer)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         data = cast(dict[str, Any], interaction.data or {})

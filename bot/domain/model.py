@@ -465,19 +465,3 @@ class PlaceCounts:
     facts: int
     latest: date | None
 
-
-class Answer(BaseModel):
-    """What the engine answers; every front end renders this and nothing else."""
-
-    command: str
-    query: str
-    place: PlaceRef | None = None
-    as_of: date | None = None
-    headline: str | None = None
-    facts: list[FactView] = Field(default_factory=list)
-    sources: list[SourceRef] = Field(default_factory=list)
-    suggestions: list[PlaceRef] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    message: str = ""
-    error: str | None = None
-    lines: list[str] = Field(default_factory=list)

@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    """The query commands: what ``Engine.run`` dispatches over (exhaustively: a new member is a
+    mypy error there until it is answered)."""
+
+    STATUS = "status"
+    TIMELINE = "timeline"
+    SEARCH = "search"
+    SOURCES = "sources"
+    SOURCE = "source"
+    PLACES = "places"
+    HELP = "help"
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    name: str
+    name: Command
     usage: str
     summary: str
     aliases: tuple[str, ...] = ()
@@ -20,20 +34,20 @@ class CommandSpec:
     argument_required: bool = False
 
 
-COMMANDS: dict[str, CommandSpec] = {
+COMMANDS: dict[Command, CommandSpec] = {
     spec.name: spec
     for spec in (
-        CommandSpec("status", "status <place>", "the current situation in a place, with sources",
+        CommandSpec(Command.STATUS, "status <place>", "the current situation in a place, with sources",
                     ("s", "sitrep"), True, True),
-        CommandSpec("timeline", "timeline <place>", "every fact about a place, oldest first",
+        CommandSpec(Command.TIMELINE, "timeline <place>", "every fact about a place, oldest first",
                     ("t", "tl", "history"), True, True),
-        CommandSpec("search", "search <words>", "full-text search over facts and quotes",
+        CommandSpec(Command.SEARCH, "search <words>", "full-text search over facts and quotes",
                     ("find",), True, True),
-        CommandSpec("sources", "sources", "the articles the facts come from"),
-        CommandSpec("source", "source <id>", "one source: outlet, date, link, what it covers",
+        CommandSpec(Command.SOURCES, "sources", "the articles the facts come from"),
+        CommandSpec(Command.SOURCE, "source <id>", "one source: outlet, date, link, what it covers",
                     (), True, True),
-        CommandSpec("places", "places", "the places that have facts"),
-        CommandSpec("help", "help", "this list", ("commands",)),
+        CommandSpec(Command.PLACES, "places", "the places that have facts"),
+        CommandSpec(Command.HELP, "help", "this list", ("commands",)),
     )
 }
 
@@ -43,11 +57,11 @@ MAX_LINE = 2000
 
 @dataclass(frozen=True, slots=True)
 class ParsedCommand:
-    name: str
+    name: Command
     argument: str
 
 
-def _clean(text: str) -> str:
+def _strip_invisible(text: str) -> str:
     """Drop control and format characters (zero-width, bidi) that could hide in a command word."""
     return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t")
 
@@ -57,7 +71,7 @@ def parse_command(text: str, prefix: str = "!", *,
     """Parse ``"!status Mosul"`` (or ``"status Mosul"`` where no prefix is required).
 
     Returns the command, or a short message saying what is wrong: the caller replies with it."""
-    line = _clean(text[:MAX_LINE]).strip()
+    line = _strip_invisible(text[:MAX_LINE]).strip()
     if line.startswith(prefix):
         line = line[len(prefix):].lstrip()
     elif require_prefix:

@@ -1,4 +1,5 @@
-"""The answer engine: status, timeline, search, sources, source, places and help, as ``Answer``s.
+"""The answer engine: status, timeline, search, sources, source, places and help, each as its
+own answer type (``bot.engine.answers``).
 
 This is the one place where questions are answered. The Discord cogs, the console and
 ``sitrep ask`` all call ``Engine`` and only render differently, so a fix here fixes every front end.
@@ -17,10 +18,35 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import assert_never
 
-from bot.domain.model import Answer, FactView, PlaceRef, SourceRef, Status
+from bot.domain.model import FactView, PlaceRef, SourceRef
 from bot.domain.search import search_terms
-from bot.engine.commands import COMMANDS, ParsedCommand, parse_command
+from bot.engine.answers import (
+    Answer,
+    ErrorCode,
+    FailureAnswer,
+    HelpAnswer,
+    HelpEntry,
+    ListedSource,
+    PlacesAnswer,
+    PlaceSourcesAnswer,
+    SearchAnswer,
+    SearchHit,
+    SourceAnswer,
+    SourcesAnswer,
+    StatusAnswer,
+    TimelineAnswer,
+)
+from bot.engine.commands import COMMANDS, Command, ParsedCommand, parse_command
+from bot.engine.ranking import (
+    after_headline,
+    age_note,
+    caveats,
+    headline_fact,
+    headline_text,
+    number_sources,
+)
 from bot.resolve import Resolution, Resolver
 from bot.store.base import Store
 
@@ -37,56 +63,12 @@ RESOLVERS_KEPT = 8
 MAX_QUERY = 100
 """Echoed queries are cut to this many characters: enough for any place name."""
 
-SUBSTANTIVE_MODALITIES = {"reported", "analysis", "opinion", "speculation"}
-
-
 @dataclass(slots=True)
 class _Resolved:
     place: PlaceRef | None
     ids: list[str]
     resolution: Resolution
-    failure: Answer | None
-
-
-def _ago(then: date, today: date) -> str:
-    days = (today - then).days
-    if days >= 730:
-        return f"{days // 365} years old"
-    if days >= 60:
-        return f"{days // 30} months old"
-    return f"{days} days old"
-
-
-def number_sources(facts: Iterable[FactView]) -> list[SourceRef]:
-    """The distinct sources of ``facts`` in order of first appearance: footnote [1], [2], ..."""
-    seen: dict[str, SourceRef] = {}
-    for fact in facts:
-        seen.setdefault(fact.source.id, fact.source)
-    return list(seen.values())
-
-
-def _is_substantive(fact: FactView) -> bool:
-    return fact.status is not None or fact.modality in SUBSTANTIVE_MODALITIES
-
-
-def _headline_fact(facts: list[FactView]) -> FactView | None:
-    """The fact that best states the current situation: from the newest report that says something
-    substantive, preferring a fact with a status label, then a preferred rank, then the latest
-    event."""
-    substantive = [f for f in facts if _is_substantive(f)]
-    if not substantive:
-        return None
-    newest = max(f.as_of for f in substantive)
-    candidates = [f for f in substantive if f.as_of == newest]
-    return max(candidates, key=lambda f: (f.status is not None, f.rank == "preferred",
-                                          f.event_date.sort_key(f.as_of)))
-
-
-def describe_source(source: SourceRef) -> str:
-    """"an opinion column (The Duran)" — how a reply names the kind of source in a caveat."""
-    kind = {"opinion": "an opinion column", "blog": "a blog post", "analysis": "an analysis",
-            "wire": "a wire report", "news": "a news report"}.get(source.genre, "a report")
-    return f"{kind} ({source.outlet})"
+    failure: FailureAnswer | None
 
 
 def release_free_memory() -> None:
@@ -111,7 +93,7 @@ class Engine:
         # it is returned but not kept, so a change can never be hidden by a stale cache entry.
         self._epochs: dict[int, int] = {}
         self._epoch_all = 0
-        self._answers: OrderedDict[tuple[str, str, int, date], Answer] = OrderedDict()
+        self._answers: OrderedDict[tuple[Command, str, int, date], Answer] = OrderedDict()
         self._children: dict[str, list[str]] = {}
         self._lock = asyncio.Lock()
 
@@ -197,7 +179,7 @@ class Engine:
     async def _suggestions(self, ids: Iterable[str], guild: int) -> list[PlaceRef]:
         return await self.store.places_by_ids(list(dict.fromkeys(ids))[:5], guild)
 
-    async def _resolve(self, command: str, query: str, guild: int,
+    async def _resolve(self, command: Command, query: str, guild: int,
                        place_id: str | None = None) -> _Resolved:
         query = query.strip()[:MAX_QUERY]
         if place_id is not None:  # a button or autocomplete choice that already names the place
@@ -214,69 +196,70 @@ class Engine:
             suggested = list(dict.fromkeys([*prefixed, *suggested]))[:5]
         suggestions = await self._suggestions(suggested, guild)
 
-        def fail(error: str, message: str) -> _Resolved:
-            return _Resolved(None, [], res, Answer(command=command, query=query, error=error,
-                                                   message=message, suggestions=suggestions))
+        def fail(error: ErrorCode, message: str) -> _Resolved:
+            return _Resolved(None, [], res, FailureAnswer.model_construct(
+                command=command, query=query, error=error, message=message,
+                suggestions=suggestions))
 
         if res.kind == "bad_input":
-            return fail("bad_input", f"Give a place name, for example `{self.prefix}{command} "
-                                     "Mosul`.")
+            return fail(ErrorCode.BAD_INPUT, f"Give a place name, for example "
+                                             f"`{self.prefix}{command} Mosul`.")
         if res.kind == "not_a_place":
-            return fail("not_a_place", f"“{query}” is not a place"
+            return fail(ErrorCode.NOT_A_PLACE, f"“{query}” is not a place"
                         + (f": {res.note}." if res.note else "."))
         if res.kind == "ambiguous":
-            return fail("ambiguous", f"“{query}” could be more than one place: which one?")
+            return fail(ErrorCode.AMBIGUOUS,
+                        f"“{query}” could be more than one place: which one?")
         if res.kind == "none" or res.place_id is None:
             hint = " Did you mean one of these?" if suggestions else ""
-            return fail("unknown_place", f"No facts: “{query}” is not a place I know.{hint}")
+            return fail(ErrorCode.UNKNOWN_PLACE,
+                        f"No facts: “{query}” is not a place I know.{hint}")
         place = await self.store.place_by_id(res.place_id, guild)
         if place is None:  # a name whose place was removed since the resolver was built
-            return fail("unknown_place", f"No facts: “{query}” is not a place I know.")
+            return fail(ErrorCode.UNKNOWN_PLACE, f"No facts: “{query}” is not a place I know.")
         return _Resolved(place, self._descendants(place.id), res, None)
 
-    def _no_facts(self, command: str, query: str, r: _Resolved) -> Answer:
+    def _no_facts(self, command: Command, query: str, r: _Resolved) -> FailureAnswer:
         assert r.place is not None
         where = ", ".join(x for x in (r.place.governorate, _country(r.place.country)) if x)
         closest = f" (the closest match to “{query.strip()[:MAX_QUERY]}”)" \
             if r.resolution.kind == "fuzzy" else ""
-        return Answer(command=command, query=query, place=r.place, error="no_facts",
-                      message=f"{r.place.name}{f' ({where})' if where else ''}{closest} is a "
-                              "place I know, but the store has no facts about it yet.")
+        return FailureAnswer.model_construct(
+            command=command, query=query, place=r.place, error=ErrorCode.NO_FACTS,
+            message=f"{r.place.name}{f' ({where})' if where else ''}{closest} is a "
+                    "place I know, but the store has no facts about it yet.")
 
     def _fuzzy_note(self, query: str, r: _Resolved) -> list[str]:
         if r.resolution.kind == "fuzzy" and r.place is not None:
             return [f"Showing {r.place.name} for “{query.strip()[:MAX_QUERY]}”."]
         return []
 
-    async def status(self, query: str, guild: int = 0, *, place_id: str | None = None) -> Answer:
-        r = await self._resolve("status", query, guild, place_id)
+    async def status(self, query: str, guild: int = 0, *,
+                     place_id: str | None = None) -> StatusAnswer | FailureAnswer:
+        r = await self._resolve(Command.STATUS, query, guild, place_id)
         if r.failure:
             return r.failure
         assert r.place is not None
         facts = await self.store.latest_facts(r.ids, guild, STATUS_CANDIDATES)
         if not facts:
-            return self._no_facts("status", query, r)
+            return self._no_facts(Command.STATUS, query, r)
         total = await self._total(facts, STATUS_CANDIDATES, r.ids, guild)
         message = f"{total} fact(s) about {r.place.name}."
-        head = _headline_fact(facts)
+        head = headline_fact(facts)
         if head is None:  # only background (where a place lies, what it is): no situation to lead
             shown = facts[:STATUS_FACTS]
-            return Answer(command="status", query=query, place=r.place, as_of=shown[0].as_of,
-                          facts=shown, sources=number_sources(shown),
-                          notes=[*self._fuzzy_note(query, r),
-                                 f"The store has only background about {r.place.name}, "
-                                 "no report on its situation.", *self._age_note(shown[0])],
-                          message=message)
-        # After the headline: newer reports first and, within a report, the facts that speak to
-        # the situation (a status label) before the rest; the query already gives article order.
-        others = sorted((f for f in facts if f.id != head.id),
-                        key=lambda f: (f.source.id != head.source.id, -f.as_of.toordinal(),
-                                       f.status is None))
-        shown = [head, *others][:STATUS_FACTS]
-        notes = self._fuzzy_note(query, r) + self._caveats(head)
-        return Answer(command="status", query=query, place=r.place, as_of=head.as_of,
-                      headline=self._headline(head), facts=shown, sources=number_sources(shown),
-                      notes=notes, message=message)
+            return StatusAnswer.model_construct(
+                query=query, place=r.place, as_of=shown[0].as_of, headline=None, facts=shown,
+                sources=number_sources(shown),
+                notes=[*self._fuzzy_note(query, r),
+                       f"The store has only background about {r.place.name}, "
+                       "no report on its situation.", *self._age_note(shown[0])],
+                message=message)
+        shown = [head, *after_headline(head, facts)][:STATUS_FACTS]
+        return StatusAnswer.model_construct(
+            query=query, place=r.place, as_of=head.as_of, headline=headline_text(head),
+            facts=shown, sources=number_sources(shown),
+            notes=self._fuzzy_note(query, r) + self._caveats(head), message=message)
 
     async def _total(self, facts: list[FactView], cap: int, ids: list[str], guild: int) -> int:
         """How many facts there are: ``len(facts)`` unless the query stopped at its cap."""
@@ -284,110 +267,97 @@ class Engine:
             return len(facts)
         return await self.store.count_facts(ids, guild)
 
-    def _headline(self, fact: FactView) -> str:
-        label = Status(fact.status).label if fact.status else None
-        return f"{label}: {fact.summary}" if label else fact.summary
-
     def _age_note(self, newest: FactView) -> list[str]:
-        if (self.today() - newest.as_of).days <= self.stale_after_days:
-            return []
-        return [f"The newest information is from {newest.source.published_label}, "
-                f"{_ago(newest.as_of, self.today())}: the situation may have changed."]
+        return age_note(newest, self.today(), self.stale_after_days)
 
     def _caveats(self, head: FactView) -> list[str]:
-        notes = self._age_note(head)
-        if head.source.genre in {"opinion", "blog"} or head.modality in {"opinion",
-                                                                          "speculation"}:
-            notes.append(f"This comes from {describe_source(head.source)}.")
-        if head.hedged:
-            notes.append("The source hedges this claim.")
-        if head.contradicts:
-            notes.append("Other reports contradict this; see the timeline.")
-        return notes
+        return caveats(head, self.today(), self.stale_after_days)
 
     async def timeline(self, query: str, guild: int = 0, *,
-                       place_id: str | None = None) -> Answer:
-        r = await self._resolve("timeline", query, guild, place_id)
+                       place_id: str | None = None) -> TimelineAnswer | FailureAnswer:
+        r = await self._resolve(Command.TIMELINE, query, guild, place_id)
         if r.failure:
             return r.failure
         assert r.place is not None
         facts = await self.store.timeline_facts(r.ids, guild, TIMELINE_LIMIT)
         if not facts:
-            return self._no_facts("timeline", query, r)
+            return self._no_facts(Command.TIMELINE, query, r)
         notes = self._fuzzy_note(query, r)
         total = await self._total(facts, TIMELINE_LIMIT, r.ids, guild)
         if total > len(facts):
             notes.append(f"Showing the oldest {len(facts)} of {total} facts; `search` narrows "
                          "them down.")
-        return Answer(command="timeline", query=query, place=r.place,
-                      as_of=max(f.as_of for f in facts), facts=facts,
-                      sources=number_sources(facts), notes=notes,
-                      message=f"{total} fact(s) about {r.place.name}, oldest first.")
+        return TimelineAnswer.model_construct(
+            query=query, place=r.place, as_of=max(f.as_of for f in facts), facts=facts,
+            sources=number_sources(facts), notes=notes,
+            message=f"{total} fact(s) about {r.place.name}, oldest first.")
 
-    async def search(self, text: str, guild: int = 0) -> Answer:
+    async def search(self, text: str, guild: int = 0) -> SearchAnswer | FailureAnswer:
         text = text.strip()[:MAX_QUERY]
         terms = search_terms(text)
         if terms is None:
-            return Answer(command="search", query=text, error="bad_input",
-                          message=f"Give some words to search for, for example "
-                                  f"`{self.prefix}search surrounded`.")
+            return FailureAnswer.model_construct(
+                command=Command.SEARCH, query=text, error=ErrorCode.BAD_INPUT,
+                message=f"Give some words to search for, for example "
+                        f"`{self.prefix}search surrounded`.")
         hits = await self.store.search_facts(terms, guild, SEARCH_RESULTS)
         if not hits:
-            return Answer(command="search", query=text, error="no_results",
-                          message=f"No fact mentions “{text}”.")
-        facts = [f for f, _ in hits]
-        return Answer(command="search", query=text, facts=facts, sources=number_sources(facts),
-                      lines=[snip for _, snip in hits],
-                      message=f"{len(facts)} fact(s) match “{text}”, best first.")
+            return FailureAnswer.model_construct(
+                command=Command.SEARCH, query=text, error=ErrorCode.NO_RESULTS,
+                message=f"No fact mentions “{text}”.")
+        return SearchAnswer.model_construct(
+            query=text, hits=[SearchHit.model_construct(fact=f, snippet=snip) for f, snip in hits],
+            sources=number_sources(f for f, _ in hits),
+            message=f"{len(hits)} fact(s) match “{text}”, best first.")
 
-    async def sources(self, guild: int = 0) -> Answer:
+    async def sources(self, guild: int = 0) -> SourcesAnswer:
         rows = await self.store.sources(guild)
-        return Answer(command="sources", query="", sources=[s for s, _ in rows],
-                      lines=[f"{n} fact(s)" for _, n in rows],
-                      message=f"{len(rows)} source(s), oldest first.")
+        return SourcesAnswer.model_construct(
+            query="", sources=[_listed(s, n) for s, n in rows],
+            message=f"{len(rows)} source(s), oldest first.")
 
     async def place_sources(self, query: str, guild: int = 0, *,
-                            place_id: str | None = None) -> Answer:
+                            place_id: str | None = None) -> PlaceSourcesAnswer | FailureAnswer:
         """The sources that speak about one place, oldest first, with how many facts each gives."""
         line = await self.timeline(query, guild, place_id=place_id)
-        if line.error:
-            return line.model_copy(update={"command": "sources"})
+        if isinstance(line, FailureAnswer):
+            return line.model_copy(update={"command": Command.SOURCES})
         counts: dict[str, int] = {}
         for fact in line.facts:
             counts[fact.source.id] = counts.get(fact.source.id, 0) + 1
         ordered = sorted(line.sources, key=lambda s: s.published)
-        assert line.place is not None
-        return Answer(command="sources", query=query, place=line.place, sources=ordered,
-                      lines=[f"{counts[s.id]} fact(s) about {line.place.name}" for s in ordered],
-                      message=f"{len(ordered)} source(s) speak about {line.place.name}.")
+        return PlaceSourcesAnswer.model_construct(
+            query=query, place=line.place, sources=[_listed(s, counts[s.id]) for s in ordered],
+            message=f"{len(ordered)} source(s) speak about {line.place.name}.")
 
-    async def source(self, source_id: str, guild: int = 0) -> Answer:
+    async def source(self, source_id: str, guild: int = 0) -> SourceAnswer | FailureAnswer:
         source_id = source_id.strip()[:MAX_QUERY]
         rows = await self.store.sources(guild)
         wanted = source_id.casefold()
         matches = [(s, n) for s, n in rows if s.id.casefold() == wanted] or \
                   [(s, n) for s, n in rows if wanted and s.id.casefold().startswith(wanted)]
         if len(matches) != 1:
-            return Answer(command="source", query=source_id, error="unknown_source",
-                          message=f"No source “{source_id}”. Try `{self.prefix}sources`."
-                          if not matches else f"“{source_id}” matches several sources.")
+            return FailureAnswer.model_construct(
+                command=Command.SOURCE, query=source_id, error=ErrorCode.UNKNOWN_SOURCE,
+                message=f"No source “{source_id}”. Try `{self.prefix}sources`."
+                if not matches else f"“{source_id}” matches several sources.")
         src, count = matches[0]
         places = await self.store.source_places(src.id, guild)
-        return Answer(command="source", query=source_id, sources=[src],
-                      lines=places, message=f"{count} fact(s) about {len(places)} place(s).")
+        return SourceAnswer.model_construct(
+            query=source_id, source=src, fact_count=count, places=places,
+            message=f"{count} fact(s) about {len(places)} place(s).")
 
-    async def places(self, guild: int = 0) -> Answer:
+    async def places(self, guild: int = 0) -> PlacesAnswer:
         rows = await self.store.places_with_facts(guild)
-        return Answer(command="places", query="",
-                      suggestions=[r.place for r in rows],
-                      lines=[f"{r.facts} fact(s), latest report "
-                             f"{r.latest.isoformat() if r.latest else '-'}" for r in rows],
-                      message=f"{len(rows)} place(s) have facts.")
+        return PlacesAnswer.model_construct(query="", places=rows,
+                                            message=f"{len(rows)} place(s) have facts.")
 
-    def help(self) -> Answer:
-        lines = [f"{self.prefix}{c.usage} — {c.summary}" for c in COMMANDS.values()]
-        return Answer(command="help", query="", lines=lines,
-                      message="Answers come from a curated store of sourced, dated facts.")
+    def help(self) -> HelpAnswer:
+        return HelpAnswer.model_construct(
+            query="", prefix=self.prefix,
+            commands=[HelpEntry.model_construct(usage=c.usage, summary=c.summary)
+                      for c in COMMANDS.values()],
+            message="Answers come from a curated store of sourced, dated facts.")
 
     async def run(self, cmd: ParsedCommand, guild: int = 0) -> Answer:
         """Dispatch a parsed command; the one entry point every front end uses.
@@ -402,8 +372,11 @@ class Engine:
             return cached
         epoch = self._epoch(guild)
         answer = await self._run(cmd, guild)
-        if len(answer.facts) > CACHE_FACTS_AT_MOST or self._epoch(guild) != epoch:
-            return answer  # a long timeline would hold megabytes; a raced one may be stale
+        # a long timeline would hold megabytes (status and search hold a handful of facts);
+        # one computed while the store changed may be stale
+        if (isinstance(answer, TimelineAnswer) and len(answer.facts) > CACHE_FACTS_AT_MOST) \
+                or self._epoch(guild) != epoch:
+            return answer
         self._answers[key] = answer
         if len(self._answers) > ANSWER_CACHE:
             self._answers.popitem(last=False)
@@ -411,27 +384,33 @@ class Engine:
 
     async def _run(self, cmd: ParsedCommand, guild: int) -> Answer:
         match cmd.name:
-            case "status":
+            case Command.STATUS:
                 return await self.status(cmd.argument, guild)
-            case "timeline":
+            case Command.TIMELINE:
                 return await self.timeline(cmd.argument, guild)
-            case "search":
+            case Command.SEARCH:
                 return await self.search(cmd.argument, guild)
-            case "sources":
+            case Command.SOURCES:
                 return await self.sources(guild)
-            case "source":
+            case Command.SOURCE:
                 return await self.source(cmd.argument, guild)
-            case "places":
+            case Command.PLACES:
                 return await self.places(guild)
-            case _:
+            case Command.HELP:
                 return self.help()
+            case _:
+                assert_never(cmd.name)
 
     async def ask(self, text: str, guild: int = 0, *, require_prefix: bool = False) -> Answer:
         parsed = parse_command(text, self.prefix, require_prefix=require_prefix)
         if isinstance(parsed, str):
-            return Answer(command="", query=text.strip()[:MAX_QUERY], error="bad_input",
-                          message=parsed)
+            return FailureAnswer.model_construct(command=None, query=text.strip()[:MAX_QUERY],
+                                                 error=ErrorCode.BAD_INPUT, message=parsed)
         return await self.run(parsed, guild)
+
+
+def _listed(source: SourceRef, fact_count: int) -> ListedSource:
+    return ListedSource.model_construct(**dict(source), fact_count=fact_count)
 
 
 COUNTRY_NAMES = {"IQ": "Iraq", "SY": "Syria", "JO": "Jordan", "TR": "Turkey", "LB": "Lebanon",

@@ -1,14 +1,32 @@
 """Plain-text rendering of an ``Answer``, for the console and ``sitrep ask``.
 
-The layout follows DESIGN.md's status example: a title line with the place and "as of", the headline,
-one line per fact with its date label and footnote, then the numbered sources.
+The layout is the README's status example: a title line with the place and "as of", the headline,
+one line per fact with its date label and footnote, then the numbered sources. Each answer type is
+laid out by its own case of ``render_text``, so a type without one is a mypy error.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
+from datetime import date
+from typing import assert_never
 
-from bot.domain.model import Answer, DateSpec, FactView, SourceRef
+from bot.domain.model import DateSpec, FactView, PlaceRef, SourceRef
+from bot.engine.answers import (
+    Answer,
+    ErrorCode,
+    FailureAnswer,
+    HelpAnswer,
+    ListedSource,
+    PlacesAnswer,
+    PlaceSourcesAnswer,
+    SearchAnswer,
+    SourceAnswer,
+    SourcesAnswer,
+    StatusAnswer,
+    TimelineAnswer,
+)
 from bot.engine.engine import place_context
 
 DATE_WIDTH = 16
@@ -51,66 +69,87 @@ def fact_line(fact: FactView, footnote: int, place_id: str | None) -> str:
 
 
 def render_text(answer: Answer) -> str:
-    out: list[str] = []
-    if answer.error and (answer.error != "no_facts" or not answer.place):
-        out.append(answer.message)
-        if answer.suggestions:
-            out.append("Did you mean: " + ", ".join(
-                f"{s.name}{f' ({place_context(s)})' if place_context(s) else ''}"
-                for s in answer.suggestions))
-        return "\n".join(out)
-    if answer.place:
-        out.append(place_title(answer))
-    if answer.error == "no_facts":
-        out.append(answer.message)
-        return "\n".join(out)
-    if answer.headline:
-        out.append(answer.headline + " [1]")
-    out.extend(answer.notes)
-    numbers = {s.id: i for i, s in enumerate(answer.sources, 1)}
-    if answer.facts:
-        out.append("")
-        if answer.command == "search":
-            for fact, snip in zip(answer.facts, answer.lines, strict=False):
-                out.append(f"{fact.place.name} · {fact.event_date.label} · "
-                           f"{snip.replace(chr(10), ' ')} {fact_tag(fact, numbers[fact.source.id])}")
-        else:
-            place_id = answer.place.id if answer.place else None
-            out.extend(fact_line(f, numbers[f.source.id], place_id) for f in answer.facts)
-    if answer.sources and answer.command != "sources":
-        out.append("")
-        out.extend(source_line(i, s) for i, s in enumerate(answer.sources, 1))
-        if answer.command == "source":
-            src = answer.sources[0]
-            out.append(f"    id {src.id} · {src.genre} · {src.url or 'no link'}")
-            out.append(f"    {answer.message} Places: {', '.join(answer.lines) or '-'}")
+    match answer:
+        case StatusAnswer():
+            head = [place_title(answer.place, answer.as_of, answer.sources)]
+            if answer.headline:
+                head.append(answer.headline + " [1]")
+            return _with_facts([*head, *answer.notes], answer.facts, answer.sources,
+                               answer.place.id)
+        case TimelineAnswer():
+            head = [place_title(answer.place, answer.as_of, answer.sources), answer.message,
+                    *answer.notes]
+            return _with_facts(head, answer.facts, answer.sources, answer.place.id)
+        case SearchAnswer():
+            numbers = _numbers(answer.sources)
+            out = [answer.message, ""]
+            out.extend(f"{hit.fact.place.name} · {hit.fact.event_date.label} · "
+                       f"{hit.snippet.replace(chr(10), ' ')} "
+                       f"{fact_tag(hit.fact, numbers[hit.fact.source.id])}"
+                       for hit in answer.hits)
+            out.append("")
+            out.extend(source_line(i, s) for i, s in enumerate(answer.sources, 1))
             return "\n".join(out)
-    if answer.command == "sources":
-        out.append(answer.message)
-        for i, (s, line) in enumerate(zip(answer.sources, answer.lines, strict=False), 1):
-            out.append(f"{source_line(i, s)} · {line} · id {s.id}")
-    elif answer.command == "places":
-        out.append(answer.message)
-        out.extend(f"{p.name} ({place_context(p) or '-'}): {line}"
-                   for p, line in zip(answer.suggestions, answer.lines, strict=False))
-    elif answer.command == "help":
-        out.append(answer.message)
-        out.extend(answer.lines)
-    elif answer.command in {"search", "timeline"}:
-        out.insert(1 if answer.place else 0, answer.message)
+        case SourcesAnswer():
+            return "\n".join([answer.message, *_listing(answer.sources, "")])
+        case PlaceSourcesAnswer():
+            return "\n".join([place_title(answer.place), answer.message,
+                              *_listing(answer.sources, f" about {answer.place.name}")])
+        case SourceAnswer():
+            src = answer.source
+            return "\n".join(["", source_line(1, src),
+                              f"    id {src.id} · {src.genre} · {src.url or 'no link'}",
+                              f"    {answer.message} Places: {', '.join(answer.places) or '-'}"])
+        case PlacesAnswer():
+            return "\n".join([answer.message, *(
+                f"{row.place.name} ({place_context(row.place) or '-'}): {row.facts} fact(s), "
+                f"latest report {row.latest.isoformat() if row.latest else '-'}"
+                for row in answer.places)])
+        case HelpAnswer():
+            return "\n".join([answer.message, *(f"{answer.prefix}{c.usage} — {c.summary}"
+                                                for c in answer.commands)])
+        case FailureAnswer():
+            if answer.error is ErrorCode.NO_FACTS and answer.place is not None:  # say which
+                return "\n".join([place_title(answer.place), answer.message])
+            out = [answer.message]
+            if answer.suggestions:
+                out.append("Did you mean: " + ", ".join(
+                    f"{s.name}{f' ({place_context(s)})' if place_context(s) else ''}"
+                    for s in answer.suggestions))
+            return "\n".join(out)
+        case _:
+            assert_never(answer)
+
+
+def _numbers(sources: Sequence[SourceRef]) -> dict[str, int]:
+    return {s.id: i for i, s in enumerate(sources, 1)}
+
+
+def _with_facts(head: list[str], facts: Sequence[FactView], sources: Sequence[SourceRef],
+                place_id: str) -> str:
+    """A place's answer: its head lines, a fact a line, then the numbered sources."""
+    numbers = _numbers(sources)
+    out = [*head, ""]
+    out.extend(fact_line(f, numbers[f.source.id], place_id) for f in facts)
+    out.append("")
+    out.extend(source_line(i, s) for i, s in enumerate(sources, 1))
     return "\n".join(out)
 
 
-def place_title(answer: Answer) -> str:
+def _listing(sources: Sequence[ListedSource], counted: str) -> list[str]:
+    return [f"{source_line(i, s)} · {s.fact_count} fact(s){counted} · id {s.id}"
+            for i, s in enumerate(sources, 1)]
+
+
+def place_title(place: PlaceRef, as_of: date | None = None,
+                sources: Sequence[SourceRef] = ()) -> str:
     """"Mosul · Iraq, Nineveh · as of 9 Jul 2019": the title line of a place's answer, shared by
     the text and Discord renderers. "As of" reads as its source's publication date does."""
-    assert answer.place is not None
-    title = answer.place.name
-    if place_context(answer.place):
-        title += f" · {place_context(answer.place)}"
-    if answer.as_of:
-        label = next((s.published_label for s in answer.sources
-                      if s.published == answer.as_of.isoformat()),
-                     DateSpec.single_day(answer.as_of).label)
+    title = place.name
+    if place_context(place):
+        title += f" · {place_context(place)}"
+    if as_of:
+        label = next((s.published_label for s in sources if s.published == as_of.isoformat()),
+                     DateSpec.single_day(as_of).label)
         title += f" · as of {label}"
     return title

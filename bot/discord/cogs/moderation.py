@@ -24,8 +24,8 @@ from discord.ext import commands
 
 from bot.discord import checks as rights
 from bot.discord.change_embeds import candidate_embed, change_embed, fact_embed, history_embed
-from bot.discord.cogs.queries import place_choices
-from bot.discord.embeds import clean, cut
+from bot.discord.cogs.questions import place_choices
+from bot.discord.embeds import cut, escape
 from bot.discord.forms import Field, Form, ReviewView
 from bot.domain.changes import Change, describe
 from bot.domain.errors import Refused
@@ -258,15 +258,15 @@ class ModerationCog(commands.Cog, name="Moderation"):
         # newest last, as many as fit one message (Discord's 2,000 characters)
         lines: list[str] = []
         for f in reversed(answer.facts[-MAX_LISTED:]):
-            line = f"`{f.id}` {f.event_date.label} · {clean(cut(f.summary, 90))}"
+            line = f"`{f.id}` {f.event_date.label} · {escape(cut(f.summary, 90))}"
             if sum(len(x) + 1 for x in lines) + len(line) > LIST_BUDGET:
                 break
             lines.insert(0, line)
         if not lines:
-            await self.reply(ctx, f"No facts about {clean(target.name)} here.")
+            await self.reply(ctx, f"No facts about {escape(target.name)} here.")
             return
         # the timeline's own message and notes say how many there are and which are shown
-        head = clean(" ".join([answer.message, *answer.notes]))
+        head = escape(" ".join([answer.message, *answer.notes]))
         if len(answer.facts) > len(lines):
             head += f" The last {len(lines)} of those listed:"
         await self.reply(ctx, "\n".join([head, *lines]))
@@ -417,19 +417,19 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @commands.hybrid_command(name="watch", description="Moderators: post here when a place's facts change")  # type: ignore[arg-type]
     async def watch(self, ctx: Ctx, *, place: str) -> None:
         target, added = await self.service.watch(_guild(ctx), ctx.author.id, ctx.channel.id, place)
-        await self.reply(ctx, f"This channel now watches {clean(target.name)}." if added else
-                         f"This channel already watches {clean(target.name)}.")
+        await self.reply(ctx, f"This channel now watches {escape(target.name)}." if added else
+                         f"This channel already watches {escape(target.name)}.")
 
     @commands.hybrid_command(name="unwatch", description="Moderators: stop watching a place here")  # type: ignore[arg-type]
     async def unwatch(self, ctx: Ctx, *, place: str) -> None:
         target, removed = await self.service.unwatch(_guild(ctx), ctx.channel.id, place)
-        await self.reply(ctx, f"This channel no longer watches {clean(target.name)}." if removed
-                         else f"This channel was not watching {clean(target.name)}.")
+        await self.reply(ctx, f"This channel no longer watches {escape(target.name)}." if removed
+                         else f"This channel was not watching {escape(target.name)}.")
 
     @commands.hybrid_command(name="watches", description="Moderators: which channels watch which places")  # type: ignore[arg-type]
     async def watches(self, ctx: Ctx) -> None:
         found = await self.service.watches(_guild(ctx))
-        lines = [f"<#{w.channel_id}> · {clean(w.place_name)}" for w in found[:MAX_LISTED]]
+        lines = [f"<#{w.channel_id}> · {escape(w.place_name)}" for w in found[:MAX_LISTED]]
         await self.reply(ctx, "\n".join(lines) if lines else "No watches in this server.")
 
     @commands.hybrid_group(name="modlog", description="Moderators: where changes are logged")  # type: ignore[arg-type]

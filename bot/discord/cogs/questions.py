@@ -1,5 +1,6 @@
-"""The query commands on Discord: one hybrid definition serves ``!status Mosul`` and
-``/status place:Mosul``, and both reach the engine through ``Queries.answer``.
+"""The query commands on Discord (the questions people ask): one hybrid definition serves
+``!status Mosul`` and ``/status place:Mosul``, and both reach the engine through
+``Queries.answer``.
 
 The ``type: ignore[arg-type]`` on each ``hybrid_command`` works around discord.py's decorator typing,
 which mypy cannot solve for methods (the same code passes with ``commands.command``)."""
@@ -10,16 +11,16 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.embeds import render_embeds
-from bot.discord.views import AnswerView
-from bot.domain.model import Answer
-from bot.engine.commands import COMMANDS, ParsedCommand
+from bot.discord.views import AnswerView, PlaceQuestion
+from bot.engine.answers import Answer, place_of
+from bot.engine.commands import COMMANDS, Command, ParsedCommand
 
 if TYPE_CHECKING:
     from bot.discord.app import SitrepBot
@@ -93,7 +94,7 @@ class Queries(commands.Cog):
             raise commands.CommandOnCooldown(bucket, retry_after, commands.BucketType.user)  # type: ignore[arg-type]
         return True
 
-    async def _engine_answer(self, ctx: Ctx, command: str, argument: str) -> Answer:
+    async def _engine_answer(self, ctx: Ctx, command: Command, argument: str) -> Answer:
         guild = ctx.guild.id if ctx.guild else 0
         task = asyncio.ensure_future(self.bot.engine.run(ParsedCommand(command, argument), guild))
         if ctx.interaction is not None:
@@ -102,10 +103,11 @@ class Queries(commands.Cog):
                 await ctx.defer()
         return await task
 
-    async def answer(self, ctx: Ctx, command: str, argument: str = "") -> None:
+    async def answer(self, ctx: Ctx, command: Command, argument: str = "") -> None:
         started = time.perf_counter()
         answer = await self._engine_answer(ctx, command, argument)
-        key_subject = answer.place.id if answer.place else argument.casefold()
+        place = place_of(answer)
+        key_subject = place.id if place else argument.casefold()
         key = (ctx.channel.id, command, key_subject)
         earlier = self.recent.recent(key) if not answer.error else None
         if earlier is not None:
@@ -121,20 +123,25 @@ class Queries(commands.Cog):
             self.recent.remember(key, message.jump_url)
         self._log(ctx, command, answer, started)
 
-    def _log(self, ctx: Ctx, command: str, answer: Answer, started: float,
+    def _log(self, ctx: Ctx, command: Command, answer: Answer, started: float,
              extra: str = "") -> None:
+        place = place_of(answer)
         log.info("guild=%s command=%s place=%s error=%s latency_ms=%.1f%s",
                  ctx.guild.id if ctx.guild else "dm", command,
-                 answer.place.id if answer.place else "-", answer.error or "-",
+                 place.id if place else "-", answer.error or "-",
                  (time.perf_counter() - started) * 1000, f" ({extra})" if extra else "")
 
-    async def ask_by_id(self, command: str, place_id: str, guild: int) -> Answer:
+    async def ask_by_id(self, question: PlaceQuestion, place_id: str, guild: int) -> Answer:
         engine = self.bot.engine
-        if command == "sources-of":
-            return await engine.place_sources("", guild, place_id=place_id)
-        if command == "timeline":
-            return await engine.timeline("", guild, place_id=place_id)
-        return await engine.status("", guild, place_id=place_id)
+        match question:
+            case PlaceQuestion.SOURCES:
+                return await engine.place_sources("", guild, place_id=place_id)
+            case PlaceQuestion.TIMELINE:
+                return await engine.timeline("", guild, place_id=place_id)
+            case PlaceQuestion.STATUS:
+                return await engine.status("", guild, place_id=place_id)
+            case _:
+                assert_never(question)
 
     async def present(self, interaction: discord.Interaction, answer: Answer,
                       edit: bool) -> None:
@@ -147,48 +154,49 @@ class Queries(commands.Cog):
         else:
             await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
             view.message = await interaction.original_response()
+        place = place_of(answer)
         log.info("guild=%s button=%s place=%s", interaction.guild_id or "dm", answer.command,
-                 answer.place.id if answer.place else "-")
+                 place.id if place else "-")
 
     async def complete_place(self, interaction: discord.Interaction,
                              current: str) -> list[app_commands.Choice[str]]:
         return await place_choices(self.bot.engine, interaction, current)
 
-    @commands.hybrid_command(name="status", aliases=list(COMMANDS["status"].aliases),  # type: ignore[arg-type]
-                             description=COMMANDS["status"].summary)
+    @commands.hybrid_command(name="status", aliases=list(COMMANDS[Command.STATUS].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS[Command.STATUS].summary)
     @app_commands.describe(place="A place name, for example Mosul")
     async def status(self, ctx: Ctx, *, place: str) -> None:
-        await self.answer(ctx, "status", place)
+        await self.answer(ctx, Command.STATUS, place)
 
-    @commands.hybrid_command(name="timeline", aliases=list(COMMANDS["timeline"].aliases),  # type: ignore[arg-type]
-                             description=COMMANDS["timeline"].summary)
+    @commands.hybrid_command(name="timeline", aliases=list(COMMANDS[Command.TIMELINE].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS[Command.TIMELINE].summary)
     @app_commands.describe(place="A place name, for example Ramadi")
     async def timeline(self, ctx: Ctx, *, place: str) -> None:
-        await self.answer(ctx, "timeline", place)
+        await self.answer(ctx, Command.TIMELINE, place)
 
-    @commands.hybrid_command(name="search", aliases=list(COMMANDS["search"].aliases),  # type: ignore[arg-type]
-                             description=COMMANDS["search"].summary)
+    @commands.hybrid_command(name="search", aliases=list(COMMANDS[Command.SEARCH].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS[Command.SEARCH].summary)
     @app_commands.describe(words="Words to look for in facts and quotes")
     async def search(self, ctx: Ctx, *, words: str) -> None:
-        await self.answer(ctx, "search", words)
+        await self.answer(ctx, Command.SEARCH, words)
 
-    @commands.hybrid_command(name="sources", description=COMMANDS["sources"].summary)  # type: ignore[arg-type]
+    @commands.hybrid_command(name="sources", description=COMMANDS[Command.SOURCES].summary)  # type: ignore[arg-type]
     async def sources(self, ctx: Ctx) -> None:
-        await self.answer(ctx, "sources")
+        await self.answer(ctx, Command.SOURCES)
 
-    @commands.hybrid_command(name="source", description=COMMANDS["source"].summary)  # type: ignore[arg-type]
+    @commands.hybrid_command(name="source", description=COMMANDS[Command.SOURCE].summary)  # type: ignore[arg-type]
     @app_commands.describe(source_id="A source id, or its first digits (e.g. 002)")
     async def source(self, ctx: Ctx, *, source_id: str) -> None:
-        await self.answer(ctx, "source", source_id)
+        await self.answer(ctx, Command.SOURCE, source_id)
 
-    @commands.hybrid_command(name="places", description=COMMANDS["places"].summary)  # type: ignore[arg-type]
+    @commands.hybrid_command(name="places", description=COMMANDS[Command.PLACES].summary)  # type: ignore[arg-type]
     async def places(self, ctx: Ctx) -> None:
-        await self.answer(ctx, "places")
+        await self.answer(ctx, Command.PLACES)
 
-    @commands.hybrid_command(name="help", aliases=list(COMMANDS["help"].aliases),  # type: ignore[arg-type]
-                             description=COMMANDS["help"].summary)
+    @commands.hybrid_command(name="help", aliases=list(COMMANDS[Command.HELP].aliases),  # type: ignore[arg-type]
+                             description=COMMANDS[Command.HELP].summary)
     async def help(self, ctx: Ctx) -> None:
-        await self.answer(ctx, "help")
+        await self.answer(ctx, Command.HELP)
 
     @status.autocomplete("place")
     async def _status_place(self, interaction: discord.Interaction,
