@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.config import Settings, SettingsError, load_settings
 from bot.curation.load import load_curated
 from bot.domain.errors import StoreFailure
-from bot.render.json import render_json
+from bot.render.json import render_json, schema_text
 from bot.render.text import render_text
 from bot.runtime import running
 from bot.store.backup import backup, restore
@@ -205,6 +205,12 @@ async def cmd_run(settings: Settings) -> int:
     return await cmd_bot(settings)
 
 
+def cmd_schema() -> int:
+    """The JSON Schema of ``sitrep ask --json`` (the file docs/answer.schema.json holds)."""
+    print(schema_text(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sitrep", description=__doc__.splitlines()[0])
     parser.add_argument("--database", type=Path, help="the store (default: SITREP_DATABASE)")
@@ -231,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_cmd = sub.add_parser("import", help="add a JSON export to a server's own data")
     import_cmd.add_argument("file", type=Path)
     import_cmd.add_argument("--guild", type=_server_id, required=True, help="the Discord server id")
+    sub.add_parser("schema", help="print the JSON Schema of `sitrep ask --json`")
     return parser
 
 
@@ -266,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_export(settings, args.guild, args.format, args.output)
         if command == "import":
             return cmd_import(settings, args.guild, args.file)
+        if command == "schema":
+            return cmd_schema()
         return asyncio.run(cmd_run(settings))
     except BuildError as exc:
         for problem in exc.problems:

@@ -102,7 +102,7 @@ class AnswerContract(_Contract):
     suggestions: list[ContractSuggestion]
     message: str
     error: ErrorCode | None
-    """None when answered; otherwise why not."""
+    """null when answered; otherwise why not."""
 
 
 def _fact(fact: FactView) -> ContractFact:
@@ -166,7 +166,10 @@ def render_json(answer: Answer) -> str:
 
 def contract_schema() -> dict[str, Any]:
     """The JSON Schema of ``AnswerContract``: what ``sitrep schema`` prints."""
-    return AnswerContract.model_json_schema()
+    schema = AnswerContract.model_json_schema()
+    # the enum's docstring speaks to the engine's code; the schema speaks to the contract's readers
+    schema["$defs"]["Command"]["description"] = "A query command."
+    return schema
 
 
 def schema_text() -> str:
