@@ -22,10 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lint: ruff and mypy
+## lint: ruff, mypy and the layer contracts (import-linter; see docs/architecture.md)
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests scripts benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## check: validate the curated data
 check: $(STAMP)

@@ -136,11 +136,8 @@ async def synthetic_store(tmp: Path, syn: synth.Synthetic, n_facts: int, table: 
     del rows
 
     qs = synthetic_queries(counts, syn, iterations)
-    if is_big:
-        engine = await bench_engine.open_stall(db, table, label)
-    else:
-        engine_rt = await open_at(db)
-        engine = engine_rt.engine
+    engine_rt = await (bench_engine.open_stall(db, table, label) if is_big else open_at(db))
+    engine = engine_rt.engine
     try:
         await bench_engine.latency(engine, table, label, qs, judged=is_big)
         if is_big:
