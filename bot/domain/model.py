@@ -1,7 +1,8 @@
-"""The fact model: sources, places, facts, dates and answers.
+"""The fact model: sources, places, facts, dates, and the views of them that answers carry.
 
 These pydantic models are the one vocabulary every part of sitrep speaks: the curated YAML files are
-validated against them, the store is compiled from them, and every front end renders an ``Answer``.
+validated against them, the store is compiled from them and returns them, and every answer
+(``bot.engine.answers``) is made of them.
 The design borrows from ACLED/UCDP (an event date is an interval with a precision, distinct from the
 report date) and Wikidata (rank, attribution, links between claims that contradict or supersede).
 """

@@ -155,15 +155,6 @@ class FailureAnswer(BaseModel):
     """The place, when it is known but has no facts (``no_facts``)."""
     suggestions: list[PlaceRef] = Field(default_factory=list)
 
-    @property
-    def facts(self) -> list[FactView]:
-        """None: code that lists a place's facts can read a failed timeline like an empty one."""
-        return []
-
-    @property
-    def notes(self) -> list[str]:
-        return []
-
 
 Answer = (StatusAnswer | TimelineAnswer | SearchAnswer | SourcesAnswer | PlaceSourcesAnswer
           | SourceAnswer | PlacesAnswer | HelpAnswer | FailureAnswer)

@@ -7,7 +7,7 @@ collects fields and shows results; ``bot.services.moderation.ModerationService``
 Slash commands whose text is long open a form (a modal) for it when it was not given as an option.
 
 The ``type: ignore[arg-type]`` on the decorators works around discord.py's decorator typing, as in
-``bot.discord.cogs.queries``.
+``bot.discord.cogs.questions``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.discord.cogs.questions import place_choices
 from bot.discord.embeds import cut, escape
 from bot.discord.forms import Field, Form, ReviewView
 from bot.domain.changes import Change, describe
+from bot.engine.answers import TimelineAnswer
 from bot.domain.errors import Refused
 from bot.domain.model import Status
 from bot.domain.moderation import changed_fields, editable_text
@@ -255,6 +256,9 @@ class ModerationCog(commands.Cog, name="Moderation"):
     async def fact_list(self, ctx: Ctx, *, place: str) -> None:
         target = await self.service.place(_guild(ctx), place)
         answer = await self.bot.engine.timeline("", _guild(ctx), place_id=target.id)
+        if not isinstance(answer, TimelineAnswer):  # no facts there (yet)
+            await self.reply(ctx, f"No facts about {escape(target.name)} here.")
+            return
         # newest last, as many as fit one message (Discord's 2,000 characters)
         lines: list[str] = []
         for f in reversed(answer.facts[-MAX_LISTED:]):
