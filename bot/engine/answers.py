@@ -155,6 +155,15 @@ class FailureAnswer(BaseModel):
     """The place, when it is known but has no facts (``no_facts``)."""
     suggestions: list[PlaceRef] = Field(default_factory=list)
 
+    @property
+    def facts(self) -> list[FactView]:
+        """A failure shows no facts: whoever reads any answer's facts reads an empty list."""
+        return []
+
+    @property
+    def notes(self) -> list[str]:
+        return []
+
 
 Answer = (StatusAnswer | TimelineAnswer | SearchAnswer | SourcesAnswer | PlaceSourcesAnswer
           | SourceAnswer | PlacesAnswer | HelpAnswer | FailureAnswer)
