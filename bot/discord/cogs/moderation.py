@@ -28,11 +28,11 @@ from bot.discord.cogs.questions import place_choices
 from bot.discord.embeds import cut, escape
 from bot.discord.forms import Field, Form, ReviewView
 from bot.domain.changes import Change, describe
-from bot.engine.answers import TimelineAnswer
 from bot.domain.errors import Refused
 from bot.domain.model import Status
 from bot.domain.moderation import changed_fields, editable_text
 from bot.domain.review import review_text
+from bot.engine.answers import TimelineAnswer
 from bot.services.inputs import InputError
 from bot.services.moderation import ModerationService
 
