@@ -43,6 +43,7 @@ from bot.domain.model import (
     Precision,
     Qualifier,
     Source,
+    SourceRef,
 )
 from bot.domain.moderation import StoredFact, StoredSource
 from bot.domain.review import ReviewItem, ReviewState, pending_item
@@ -144,9 +145,9 @@ class ModerationService:
             raise InputError(f"Source: “{query}” matches {len(ids)} sources; give more of the id.")
         raise InputError(f"Source: no source “{query}”; `sources` lists them, `source add` adds one.")
 
-    async def source_ids(self, guild: int) -> list[str]:
-        """Every source id the server sees, oldest first (for autocomplete)."""
-        return await self.records.source_ids(guild)
+    async def sources(self, guild: int) -> list[SourceRef]:
+        """Every source the server sees, oldest first (for autocomplete)."""
+        return [source for source, _ in await self.store.sources(guild)]
 
     @staticmethod
     def date(text: str | None, source: Source) -> DateSpec:
