@@ -151,8 +151,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         guild = self.bot.get_guild(change.guild)
         if guild is None:
             return
-        places = await self.bot.engine.store.places_by_ids(sorted(change.place_ids),
-                                             guild.id)
+        places = await self.service.places(guild.id, sorted(change.place_ids))
         embed = change_embed(change, f"<@{change.actor}>", {p.id: p.name for p in places})
         targets: list[int] = []
         modlog = await self.service.modlog(guild.id)
@@ -248,7 +247,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @fact.command(name="show", description="One fact with its quote, source and state")  # type: ignore[arg-type]
     async def fact_show(self, ctx: Ctx, fact_id: str) -> None:
         stored = await self.service.fact(_guild(ctx), fact_id)
-        place = await self.bot.engine.store.place_by_id(stored.fact.place, _guild(ctx))
+        place = await self.service.place_by_id(_guild(ctx), stored.fact.place)
         await self.reply(ctx, "", embed=fact_embed(stored, place.name if place else stored.fact.place))
 
     @fact.command(name="list", description="A place's facts with their ids, oldest first")  # type: ignore[arg-type]
@@ -456,8 +455,6 @@ class ModerationCog(commands.Cog, name="Moderation"):
                                   app_commands.Choice(name="csv", value="csv")])
     async def export(self, ctx: Ctx, format: str = "json") -> None:
         guild = _guild(ctx)
-        if format not in {"json", "csv"}:
-            raise InputError("Format: json or csv.")
         data = await self.service.export(guild, format)
         if len(data) > MAX_UPLOAD_BYTES:
             raise InputError(f"Format: the {format} export is {len(data) // 1_000_000} MB, more "
@@ -486,10 +483,10 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @fact_add.autocomplete("source")
     async def _source_choices(self, interaction: discord.Interaction,
                               current: str) -> list[app_commands.Choice[str]]:
-        rows = await self.bot.engine.store.sources(interaction.guild_id or 0)
+        sources = await self.service.sources(interaction.guild_id or 0)
         typed = current.casefold()
         return [app_commands.Choice(name=cut(f"{s.id} · {s.outlet}", 100), value=s.id)
-                for s, _ in reversed(rows)
+                for s in sources
                 if typed in s.id.casefold() or typed in s.outlet.casefold()][:25]
 
 
