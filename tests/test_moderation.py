@@ -277,3 +277,20 @@ async def test_undo_gets_past_an_ingest_whose_candidates_were_all_rejected(mod: 
         await mod.reject(A, MOD, candidate.id)
     await mod.undo(A, MOD)
     assert done.source.key not in [s.id for s in (await mod.engine.sources(A)).sources]
+
+
+async def test_what_the_cog_shows_it_reads_through_the_service(mod: ModerationService) -> None:
+    """The Discord cog names places and offers sources without reading the store itself; the
+    service answers as the server sees things, another server's ids being no ids at all."""
+    src = await _source(mod, published="2 March 2020")
+    sources = await mod.sources(A)
+    assert sources[0].id == src  # the article registered last comes first
+    assert src not in [s.id for s in await mod.sources(B)]
+    place = (await mod.add_place(A, MOD, name="Qaraqosh Camp", country="IQ")).key
+    found = await mod.place_by_id(A, place)
+    assert found is not None and found.name == "Qaraqosh Camp"
+    assert await mod.place_by_id(B, place) is None
+    assert {p.name for p in await mod.places(A, [place, "mosul"])} == {"Qaraqosh Camp", "Mosul"}
+    assert [p.id for p in await mod.places(B, [place])] == []
+    with pytest.raises(InputError, match=r"^Format: json or csv\.$"):
+        await mod.export(A, "xml")

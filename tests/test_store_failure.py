@@ -7,6 +7,7 @@ fact without its log entry); and reads must go on answering."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -64,9 +65,9 @@ async def test_a_full_disk_saves_nothing_and_says_so(shipped: Engine) -> None:
         await service.close()
 
 
-async def test_a_moderator_on_discord_is_told_nothing_was_saved(server: FakeDiscord,
-                                                                bot: SitrepBot,
-                                                                store: Path) -> None:
+async def test_a_moderator_on_discord_is_told_nothing_was_saved(
+        server: FakeDiscord, bot: SitrepBot, store: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="sitrep.errors")
     source = await add_source(server)
     await _fill(bot.service)
     before = _counts(store)
@@ -87,3 +88,7 @@ async def test_a_moderator_on_discord_is_told_nothing_was_saved(server: FakeDisc
                                              "summary": f"Fact by slash {'x' * 250}"}, ("add",))
     assert rec.ephemeral and rec.content == "Nothing was saved: the disk holding the store is full."
     assert _counts(store) == before
+    # the operator's log has the cause with the file's details, once per failed command
+    causes = [r.getMessage() for r in caplog.records if r.name == "sitrep.errors"]
+    assert len(causes) == 2 and all(c.startswith("the store failed: ") and
+                                    "is full: nothing was saved" in c for c in causes), causes

@@ -22,6 +22,7 @@ from bot.domain.checks import (
     fact_source_problems,
     link_problems,
     parent_loops,
+    text_altered,
     validated,
 )
 from bot.domain.model import Fact, FalseFriend, Place, Source
@@ -125,7 +126,7 @@ def load_curated(seeds_dir: Path, data_dir: Path) -> tuple[Curated, list[Problem
         except FileNotFoundError:
             problems.append(Problem(src_rel, src.id, f"seed text seeds/{src.id}.txt is missing"))
             continue
-        if src.sha256 and hashlib.sha256(raw).hexdigest() != src.sha256:
+        if text_altered(src, raw):
             problems.append(Problem(src_rel, src.id,
                                     "sha256 does not match the seed text: it has been altered"))
         cur.sources[src.id] = src

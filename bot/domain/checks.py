@@ -5,6 +5,7 @@ addresses to its file, entry or field."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -28,6 +29,16 @@ def fact_source_problems(fact: Fact, source: Source, text: str | None) -> list[s
         problems.append(f"date: {fact.event.label} is after the source was published "
                         f"({source.published_label})")
     return problems
+
+
+def text_altered(source: Source, text: str | bytes) -> bool:
+    """Whether ``text`` is not the article the source's recorded sha256 was taken of. The
+    fingerprint is what lets a quote checked against the text be trusted as the original's words;
+    a source without one cannot tell, and is not called altered."""
+    if source.sha256 is None:
+        return False
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest() != source.sha256
 
 
 def validation_problems(exc: ValidationError) -> list[str]:

@@ -49,6 +49,9 @@ class StoredSource:
     owner: int
 
 
+MAX_NAME = 80
+"""The longest name a server may give a place, typed or imported."""
+
 EDITABLE = frozenset({"place", "source", "quote", "summary", "attribution", "hedged",
                       "modality", "event", "status"})
 """The fields a moderator may change; the id, the rank and the links are the curators'."""
@@ -131,6 +134,12 @@ def copy_on_edit(stored: StoredFact) -> bool:
     """Editing a shared fact hides it for the server and adds the server's own edited copy (two
     log entries, so ``undo`` takes them back one at a time)."""
     return stored.shared
+
+
+def hideable(stored: StoredFact | None) -> bool:
+    """Whether a server may hide this fact for itself, as an import's ``hidden`` list asks: only a
+    shared fact is hidden; a server's own fact is retired instead (and exported as such)."""
+    return stored is not None and stored.shared
 
 
 def check_live_change(fact_id: str, stored: StoredFact | None, live: bool) -> StoredFact:

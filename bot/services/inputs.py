@@ -13,9 +13,10 @@ import unicodedata
 
 from bot.domain.errors import Invalid
 from bot.domain.model import Genre, PlaceKind, Status
+from bot.domain.moderation import MAX_NAME
 
 LIMITS = {"summary": 300, "quote": 1000, "attribution": 200, "title": 300, "outlet": 100,
-          "author": 100, "url": 500, "name": 80, "governorate": 80, "date": 64, "place": 100,
+          "author": 100, "url": 500, "name": MAX_NAME, "governorate": 80, "date": 64, "place": 100,
           "source": 100, "status": 40, "kind": 40, "genre": 20, "country": 40, "note": 300,
           "coordinates": 60, "fact": 40, "hedged": 10, "text": 60_000}
 """Longest accepted value per field, in characters."""

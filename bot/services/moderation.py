@@ -129,6 +129,11 @@ class ModerationService:
         """Places by id as the server sees them (for naming them in posts about a change)."""
         return await self.store.places_by_ids(place_ids, guild)
 
+    async def place_by_id(self, guild: int, place_id: str) -> PlaceRef | None:
+        """The place with this id as the server sees it, or None (another server's place looks
+        like no place at all)."""
+        return await self.store.place_by_id(place_id, guild)
+
     async def source(self, guild: int, text: str | None) -> StoredSource:
         """A source by id, or by the unique start of its id."""
         query = field_text("source", text, required=True)
@@ -146,8 +151,9 @@ class ModerationService:
         raise InputError(f"Source: no source “{query}”; `sources` lists them, `source add` adds one.")
 
     async def sources(self, guild: int) -> list[SourceRef]:
-        """Every source the server sees, oldest first (for autocomplete)."""
-        return [source for source, _ in await self.store.sources(guild)]
+        """Every source the server sees, newest first: the one a moderator is after when adding
+        a fact is usually the article registered last (for autocomplete)."""
+        return [source for source, _ in reversed(await self.store.sources(guild))]
 
     @staticmethod
     def date(text: str | None, source: Source) -> DateSpec:
@@ -508,6 +514,8 @@ class ModerationService:
     # --------------------------------------------------------------------- export, import
     async def export(self, guild: int, fmt: str) -> bytes:
         """The server's own layer as JSON, or everything it sees as CSV (for an upload)."""
+        if fmt not in {"json", "csv"}:
+            raise InputError("Format: json or csv.")
         if fmt == "json":
             return json.dumps(await self.export_document(guild), ensure_ascii=False,
                               indent=1).encode()

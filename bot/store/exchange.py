@@ -19,7 +19,6 @@ each row it writes is logged in ``changes`` with the action ``import``, so ``his
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Iterable
@@ -36,11 +35,18 @@ from bot.domain.changes import (
     place_subject,
     source_subject,
 )
-from bot.domain.checks import duplicates, fact_source_problems, link_problems, parent_loops, validated
+from bot.domain.checks import (
+    duplicates,
+    fact_source_problems,
+    link_problems,
+    parent_loops,
+    text_altered,
+    validated,
+)
 from bot.domain.model import DateSpec, Fact, FactView, Frozen, Place, Precision, Source
-from bot.domain.moderation import fact_state
+from bot.domain.moderation import MAX_NAME, fact_state, hideable
 from bot.store.base import Writer
-from bot.store.writes import MAX_NAME, now
+from bot.store.writes import now
 
 FORMAT = "sitrep-export"
 VERSION = 1
@@ -277,8 +283,7 @@ class _Checker:
             if source.published.start is None:
                 self.bad(entry, "published: a source needs its publication date")
                 continue
-            if body is not None and source.sha256 and \
-                    hashlib.sha256(body.encode()).hexdigest() != source.sha256:
+            if body is not None and text_altered(source, body):
                 self.bad(entry, "sha256 does not match its body: the text has been altered")
             out.append((source, body))
         self.duplicates("source", (s.id for s, _ in out))
@@ -351,7 +356,7 @@ class _Checker:
                 self.bad(entry, "expected a fact id")
                 continue
             stored = await self.db.get_fact(self.guild, raw)
-            if stored is None or stored.owner != 0:
+            if not hideable(stored):
                 self.bad(entry, "not a shared fact: only shared facts are hidden for a server")
                 continue
             out.append(raw)

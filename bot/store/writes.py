@@ -57,8 +57,6 @@ from bot.store.build import FACT_COLUMNS, fact_row
 from bot.store.db import connect, translated
 from bot.store.queries import FACT_FIELDS, FACT_JOINS, VISIBLE, FactViews
 
-MAX_NAME = 80
-
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -248,9 +248,8 @@ class ModerationCog(commands.Cog, name="Moderation"):
     @fact.command(name="show", description="One fact with its quote, source and state")  # type: ignore[arg-type]
     async def fact_show(self, ctx: Ctx, fact_id: str) -> None:
         stored = await self.service.fact(_guild(ctx), fact_id)
-        places = await self.service.places(_guild(ctx), [stored.fact.place])
-        await self.reply(ctx, "", embed=fact_embed(stored, places[0].name if places
-                                                   else stored.fact.place))
+        place = await self.service.place_by_id(_guild(ctx), stored.fact.place)
+        await self.reply(ctx, "", embed=fact_embed(stored, place.name if place else stored.fact.place))
 
     @fact.command(name="list", description="A place's facts with their ids, oldest first")  # type: ignore[arg-type]
     async def fact_list(self, ctx: Ctx, *, place: str) -> None:
@@ -460,8 +459,6 @@ class ModerationCog(commands.Cog, name="Moderation"):
                                   app_commands.Choice(name="csv", value="csv")])
     async def export(self, ctx: Ctx, format: str = "json") -> None:
         guild = _guild(ctx)
-        if format not in {"json", "csv"}:
-            raise InputError("Format: json or csv.")
         data = await self.service.export(guild, format)
         if len(data) > MAX_UPLOAD_BYTES:
             raise InputError(f"Format: the {format} export is {len(data) // 1_000_000} MB, more "
@@ -493,7 +490,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
         sources = await self.service.sources(interaction.guild_id or 0)
         typed = current.casefold()
         return [app_commands.Choice(name=cut(f"{s.id} · {s.outlet}", 100), value=s.id)
-                for s in reversed(sources)
+                for s in sources
                 if typed in s.id.casefold() or typed in s.outlet.casefold()][:25]
 
 
