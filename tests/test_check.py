@@ -83,7 +83,7 @@ def test_place_problems(fixture_data: Path) -> None:
 
 def test_every_problem_is_reported_not_just_the_first(fixture_data: Path) -> None:
     def change(d: dict) -> None:  # type: ignore[type-arg]
-        d["facts"][0]["quote"] = "not in the text"
+        d["facts"][0]["quote"] = "liberated, but not in the text"  # keeps its status's cue
         d["facts"][1]["place"] = "atlantis"
 
     _edit(fixture_data, "facts.yaml", change)

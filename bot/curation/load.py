@@ -19,9 +19,11 @@ from pydantic import BaseModel
 
 from bot.domain.checks import (
     duplicates,
+    event_day_problems,
     fact_source_problems,
     link_problems,
     parent_loops,
+    status_cue_problems,
     text_altered,
     validated,
 )
@@ -185,5 +187,9 @@ def _check_facts(cur: Curated, rel: str, problems: list[Problem]) -> None:
                 bad("quote is missing: every curated fact quotes its source")
             for problem in fact_source_problems(fact, source, cur.texts[fact.source]):
                 bad(problem)
+            for problem in event_day_problems(fact, source):
+                bad(problem)
+        for problem in status_cue_problems(fact):
+            bad(problem)
         for problem in link_problems(fact, ids.__contains__):
             bad(problem)

@@ -399,6 +399,10 @@ class Fact(Frozen):
     modality: Modality = Modality.REPORTED
     event: DateSpec = Field(default_factory=DateSpec)
     status: Status | None = None
+    status_basis: str | None = Field(default=None, min_length=3, max_length=300)
+    """The curator's note on why ``status`` holds when the quote lacks the wording the label
+    needs (``bot.domain.checks.STATUS_CUES``): which words of the article say it. Only
+    ``sitrep check`` reads it; the store does not keep it."""
     rank: Rank = Rank.NORMAL
     contradicts: list[Slug] = Field(default_factory=list)
     supersedes: list[Slug] = Field(default_factory=list)
