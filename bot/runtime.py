@@ -28,7 +28,6 @@ log = logging.getLogger("sitrep")
 class Runtime:
     """Everything a front end needs, open and ready."""
 
-    settings: Settings
     store: SqliteStore
     engine: Engine
     moderation: ModerationService
@@ -66,7 +65,7 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
     except BaseException:
         await stack.aclose()
         raise
-    return Runtime(settings, store, engine, moderation, stack)
+    return Runtime(store, engine, moderation, stack)
 
 
 @contextlib.asynccontextmanager

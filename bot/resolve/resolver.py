@@ -21,12 +21,7 @@ class Resolver:
         entries: Iterable[NameEntry],
         false_friends: Iterable[tuple[str, str] | tuple[str, str, str | None]] = (),
     ) -> None:
-        """Index ``entries`` and ``false_friends``: ``(text, note)`` pairs, optionally with a third
-        element, the id of the place the string could be mistaken for (offered as a suggestion).
-        The first entry of a place id gives its display name.
-
-        ``entries`` is read once, so it may be a generator: a stream of 200k entries is never
-        held, only its names, packed into buffers as they come."""
+        """Build the index (see :class:`bot.resolve.index.Index` for what the arguments are)."""
         self._index = Index(entries, false_friends)
         self._complete_cache: CompletionCache = {}
 

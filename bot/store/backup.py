@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.store.base import StoreError
-from bot.store.db import connect, migrate, schema_version, translated
+from bot.store.db import connect, migrate, newer_store, schema_version, translated
 from bot.store.schema import SCHEMA_VERSION
 
 REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}
@@ -33,8 +33,7 @@ async def backup(db_path: Path, target: Path) -> int:
         with translated(db_path):
             version = await schema_version(source)
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{db_path} is at schema version {version}, newer than this "
-                                 f"sitrep ({SCHEMA_VERSION}): back it up with that sitrep")
+                raise newer_store(db_path, version, "back it up with that sitrep")
             async with aiosqlite.connect(partial) as dest:
                 await source.backup(dest)
     finally:

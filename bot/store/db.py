@@ -31,28 +31,36 @@ WAL_ATTEMPTS = 50
 RESTORE_HINT = "restore a backup with `sitrep restore FILE`, or move the file away to rebuild it"
 
 
+FILE_ERRORS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("not a database",), "{path} is not a sitrep store (file is not a database): " + RESTORE_HINT,
+     "the store is damaged"),
+    (("malformed", "corrupt"), "{path} is damaged ({text}): " + RESTORE_HINT,
+     "the store is damaged"),
+    (("full",), "the disk holding {path} is full: nothing was saved",
+     "the disk holding the store is full"),
+    (("readonly", "read-only"), "{path} is read-only for this process: nothing was saved",
+     "the store is read-only"),
+    (("unable to open",), "cannot open {path} ({text}): check the path and its permissions",
+     "the store cannot be opened"),
+    (("locked", "busy"), "{path} is busy (another process holds its lock): try again",
+     "the store is busy; try again in a moment"),
+)
+"""SQLite's words for a problem of the file -> the operator's line and the users' wording."""
+
+
 def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     """One line for a failure of the store file itself: which file, what is wrong, what to do."""
     text = str(exc)
-    if "not a database" in text:
-        return StoreError(f"{path} is not a sitrep store (file is not a database): {RESTORE_HINT}",
-                          public="the store is damaged")
-    if "malformed" in text or "corrupt" in text:
-        return StoreError(f"{path} is damaged ({text}): {RESTORE_HINT}",
-                          public="the store is damaged")
-    if "full" in text:
-        return StoreError(f"the disk holding {path} is full: nothing was saved",
-                          public="the disk holding the store is full")
-    if "readonly" in text or "read-only" in text:
-        return StoreError(f"{path} is read-only for this process: nothing was saved",
-                          public="the store is read-only")
-    if "unable to open" in text:
-        return StoreError(f"cannot open {path} ({text}): check the path and its permissions",
-                          public="the store cannot be opened")
-    if "locked" in text or "busy" in text:
-        return StoreError(f"{path} is busy (another process holds its lock): try again",
-                          public="the store is busy; try again in a moment")
+    for needles, message, public in FILE_ERRORS:
+        if any(n in text for n in needles):
+            return StoreError(message.format(path=path, text=text), public=public)
     return StoreError(f"{path}: {text}")
+
+
+def newer_store(path: Path | str, version: int, what_to_do: str) -> StoreError:
+    """A store written by a newer sitrep: this one must not touch it."""
+    return StoreError(f"{path} is at schema version {version}, newer than this sitrep "
+                      f"({SCHEMA_VERSION}): {what_to_do}")
 
 
 @contextlib.contextmanager
@@ -61,9 +69,9 @@ def translated(path: Path) -> Iterator[None]:
     above, which know no database driver. Programming errors (bad SQL) pass unchanged."""
     try:
         yield
-    except (sqlite3.DatabaseError, sqlite3.OperationalError) as exc:
-        if isinstance(exc, sqlite3.ProgrammingError | sqlite3.IntegrityError):
-            raise
+    except (sqlite3.ProgrammingError, sqlite3.IntegrityError):
+        raise
+    except sqlite3.DatabaseError as exc:  # OperationalError (full, locked, ...) included
         raise store_error(path, exc) from None
 
 
@@ -121,8 +129,7 @@ async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> i
     ``target`` exists for the upgrade tests, which create a store at an older version."""
     current = await schema_version(conn)
     if current > SCHEMA_VERSION:
-        raise StoreError(f"{await file_of(conn)} is at schema version {current}, newer than this "
-                         f"sitrep ({SCHEMA_VERSION}): upgrade sitrep, or {RESTORE_HINT}")
+        raise newer_store(await file_of(conn), current, f"upgrade sitrep, or {RESTORE_HINT}")
     while current < target:
         async with transaction(conn):
             # Re-read under the write lock: another process may have migrated meanwhile.

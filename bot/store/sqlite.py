@@ -17,7 +17,15 @@ from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
 from bot.store import queries
 from bot.store.base import StoreError
-from bot.store.db import connect, get_meta, migrate, schema_version, set_meta, translated
+from bot.store.db import (
+    connect,
+    get_meta,
+    migrate,
+    newer_store,
+    schema_version,
+    set_meta,
+    translated,
+)
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.writes import Rows, SqliteWriter
 
@@ -143,8 +151,7 @@ async def store_health(path: Path) -> str | None:
             with translated(path):
                 version = await schema_version(conn)
                 if version > SCHEMA_VERSION:
-                    return (f"{path} is at schema version {version}, newer than this sitrep "
-                            f"({SCHEMA_VERSION})")
+                    return str(newer_store(path, version, "upgrade sitrep"))
                 if version != SCHEMA_VERSION:
                     return f"{path} is at schema version {version}: start sitrep to upgrade it"
                 await conn.execute_fetchall("SELECT id FROM facts LIMIT 1")

@@ -136,7 +136,7 @@ class ModerationCog(commands.Cog, name="Moderation"):
 
     async def confirm(self, ctx: Ctx | discord.Interaction, changes: list[Change]) -> None:
         lines = [f"Done: {describe(c)}." for c in changes]
-        fact_ids = [c.key for c in changes if c.kind == "fact" and c.after and c.after.get("live")]
+        fact_ids = [c.key for c in changes if c.leaves_live_fact]
         if fact_ids:
             lines.append(f"`fact show {fact_ids[-1]}` shows it; `undo` reverts your last change.")
         await self.reply(ctx, "\n".join(lines))
