@@ -539,7 +539,7 @@ class FakeDiscord:
     async def wait_until(
         self,
         predicate: Callable[[], Any],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
         what: str = "a condition",
     ) -> Any:
         """Wait until ``predicate()`` is truthy and return its value.
@@ -553,7 +553,7 @@ class FakeDiscord:
         self,
         method: str,
         path_regex: str,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
         *,
         since: int = 0,
         predicate: Callable[[RecordedRequest], bool] | None = None,
@@ -583,7 +583,7 @@ class FakeDiscord:
     async def wait_for_message(
         self,
         channel_id: int | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
         *,
         predicate: Callable[[JSON], bool] | None = None,
     ) -> JSON:
@@ -699,7 +699,7 @@ class FakeDiscord:
         *,
         locale: str = "en-US",
         wait: bool = True,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
         """A user runs ``/name`` (type 2 interaction) as registered by the bot.
 
@@ -747,7 +747,7 @@ class FakeDiscord:
         *,
         type: int = 2,
         wait: bool = True,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
         """A user runs a user (``type`` 2) or message (3) context-menu command on a target.
 
@@ -791,7 +791,7 @@ class FakeDiscord:
         focused: str,
         subcommand: Sequence[str] | str = (),
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> list[JSON]:
         """A user types into option ``focused`` of ``/name``: a type 4 interaction.
 
@@ -830,7 +830,7 @@ class FakeDiscord:
         user_id: int,
         *,
         wait: bool = True,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
         """A user clicks a button of a message (type 3 interaction with the message)."""
         return await self._component_interaction(
@@ -845,7 +845,7 @@ class FakeDiscord:
         user_id: int,
         *,
         wait: bool = True,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
         """A user picks ``values`` in a select menu of a message."""
         return await self._component_interaction(
@@ -860,7 +860,7 @@ class FakeDiscord:
         *,
         opened_by: InteractionRecord | None = None,
         wait: bool = True,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 15.0,  # noqa: ASYNC109
     ) -> InteractionRecord:
         """A user submits the modal ``custom_id`` the bot opened (type 5 interaction).
 
