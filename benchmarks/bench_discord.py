@@ -33,7 +33,7 @@ from fakediscord import FakeDiscord, fake_discord, running_bot
 from bot.config import load_settings
 from bot.discord.app import create_bot
 from bot.runtime import open_at
-from bot.store.build import build_store
+from bot.store.stores import build_store
 
 MESSAGES = r"/channels/\d+/messages"
 REAL_PLACES = ["Mosul", "Ramadi", "Fallujah", "Hit", "Raqqa", "Deir Ezzor", "Palmyra", "Haditha",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from benchmarks.common import ROOT, Table, machine, percentile
 from bot.runtime import open_at
-from bot.store.build import build_store
+from bot.store.stores import build_store
 
 GUILD = 4242
 ARTICLE = ROOT / "tests" / "fixtures" / "articles" / "wire_test_article.txt"

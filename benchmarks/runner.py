@@ -29,7 +29,7 @@ from benchmarks.bench_engine import QuerySet, make_queries
 from benchmarks.common import ROOT, Table, machine, ms
 from bot.curation.load import load_curated
 from bot.runtime import open_at
-from bot.store.build import build_store
+from bot.store.stores import build_store
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TARGET_RSS_MB = 100.0

@@ -27,9 +27,9 @@ from bot.render.json import render_json, schema_text
 from bot.render.text import render_text
 from bot.runtime import running
 from bot.store.backup import backup, restore
-from bot.store.build import BuildError, build_store
+from bot.store.build import BuildError
 from bot.store.exchange import ImportProblems
-from bot.store.sqlite import store_health
+from bot.store.stores import build_store, store_health
 
 log = logging.getLogger("sitrep")
 
@@ -83,10 +83,10 @@ def cmd_check(settings: Settings) -> int:
 
 
 async def cmd_build(settings: Settings, force: bool) -> int:
-    report = await build_store(settings.database, settings.seeds_dir, settings.data_dir,
+    report = await build_store(settings.store, settings.seeds_dir, settings.data_dir,
                                force=force)
     verb = "built" if report.built else "up to date"
-    print(f"{verb}: {settings.database} · {report.sources} sources, {report.places} places "
+    print(f"{verb}: {settings.store} · {report.sources} sources, {report.places} places "
           f"(+{report.gazetteer_places} from GeoNames), {report.facts} facts · "
           f"{report.seconds:.2f}s")
     return 0
@@ -115,7 +115,7 @@ async def cmd_health(settings: Settings) -> int:
 
 
 async def health_problem(settings: Settings) -> str | None:
-    problem = await store_health(settings.database)
+    problem = await store_health(settings.store)
     if problem is not None:
         return problem
     if settings.heartbeat_file is not None:
@@ -128,15 +128,26 @@ async def health_problem(settings: Settings) -> str | None:
     return None
 
 
+PG_BACKUP = ("the store is on PostgreSQL ({store}): back it up with PostgreSQL's own tools, "
+             "`pg_dump --format=custom --file=sitrep.dump DATABASE`, and restore with "
+             "`pg_restore --clean --if-exists --dbname=DATABASE sitrep.dump` (README: PostgreSQL)")
+
+
 async def cmd_backup(settings: Settings, target: Path) -> int:
-    size = await backup(settings.database, target)
-    print(f"backed up {settings.database} to {target} ({size / 1e6:.1f} MB)")
+    if settings.store.path is None:
+        print(f"sitrep: {PG_BACKUP.format(store=settings.store)}", file=sys.stderr)
+        return EXIT_USAGE
+    size = await backup(settings.store.path, target)
+    print(f"backed up {settings.store} to {target} ({size / 1e6:.1f} MB)")
     return 0
 
 
 async def cmd_restore(settings: Settings, source: Path) -> int:
-    version = await restore(source, settings.database)
-    print(f"restored {source} (schema {version}) into {settings.database}")
+    if settings.store.path is None:
+        print(f"sitrep: {PG_BACKUP.format(store=settings.store)}", file=sys.stderr)
+        return EXIT_USAGE
+    version = await restore(source, settings.store.path)
+    print(f"restored {source} (schema {version}) into {settings.store}")
     return 0
 
 
@@ -213,7 +224,9 @@ def cmd_schema() -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sitrep", description=__doc__.splitlines()[0])
-    parser.add_argument("--database", type=Path, help="the store (default: SITREP_DATABASE)")
+    parser.add_argument("--database", metavar="FILE|URL",
+                        help="the store: a file or a sqlite:// or postgresql:// URL "
+                             "(default: SITREP_DATABASE_URL, else SITREP_DATABASE)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="the bot with a token, else the console (the default)")
     sub.add_parser("console", help="answer commands typed or piped on standard input")
@@ -241,11 +254,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store_override(database: str | None) -> dict[str, object]:
+    """``--database`` takes a file or a URL, and wins over both SITREP_DATABASE settings."""
+    if not database:
+        return {}
+    if "://" in database:
+        return {"database_url": database}
+    return {"database": Path(database), "database_url": None}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        overrides = {"database": args.database} if args.database else {}
+        overrides = _store_override(args.database)
         settings = load_settings(**overrides)
     except SettingsError as exc:
         print(f"sitrep: {exc}", file=sys.stderr)

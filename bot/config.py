@@ -8,10 +8,19 @@ also be built in code with keyword arguments, which is how the tests and ``creat
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import SplitResult, unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +31,57 @@ class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line naming the variable."""
 
 
+URL_FORMS = "sqlite:///relative/file.db, sqlite:////absolute/file.db or postgresql://user@host:5432/db"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLocation:
+    """Where the store is: an SQLite file, or a PostgreSQL database. The password is kept apart
+    from the URL and out of ``repr`` and ``str``, so that printing a location (in a log line, an
+    error, a traceback) can never reveal it."""
+
+    kind: Literal["sqlite", "postgresql"]
+    path: Path | None = None
+    dsn: str | None = None
+    """The PostgreSQL URL without its password."""
+    password: SecretStr | None = field(default=None, repr=False)
+
+    @classmethod
+    def sqlite(cls, path: Path) -> StoreLocation:
+        return cls("sqlite", path=path)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.kind == "sqlite" else str(self.dsn)
+
+
+def parse_store_url(url: str, password: SecretStr | None = None) -> StoreLocation:
+    """``SITREP_DATABASE_URL`` as a location. The error never repeats the URL: it may hold a
+    password."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ValueError(f"not a URL: use {URL_FORMS}") from None
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
+            raise ValueError(f"an SQLite URL is sqlite:/// and a path: use {URL_FORMS}")
+        return StoreLocation.sqlite(Path(unquote(parts.path[1:])))
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError(f"a PostgreSQL URL needs a host and a database: use {URL_FORMS}")
+        if password is None and parts.password:
+            password = SecretStr(unquote(parts.password))
+        return StoreLocation("postgresql", dsn=_without_password(parts), password=password)
+    kind = re.sub(r"[^A-Za-z0-9+.-]", "", parts.scheme)[:20] or "none"
+    raise ValueError(f"unknown kind of store {kind!r}: use {URL_FORMS}")
+
+
+def _without_password(parts: SplitResult) -> str:
+    user = f"{parts.username}@" if parts.username else ""
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return SplitResult("postgresql", f"{user}{host}{port}", parts.path, parts.query, "").geturl()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SITREP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -30,6 +90,13 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, repr=False)
     discord_token_file: Path | None = None
     database: Path = PROJECT_ROOT / "var" / "sitrep.db"
+    """The SQLite file, when ``database_url`` is not set."""
+    database_url: SecretStr | None = Field(default=None, repr=False)
+    """``sqlite:///file`` or ``postgresql://user@host:port/db``; a secret, as it may hold a
+    password."""
+    database_password_file: Path | None = None
+    """The PostgreSQL password, from a file (container secrets)."""
+    _location: StoreLocation = PrivateAttr()
     data_dir: Path = PROJECT_ROOT / "data"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
     prefix: str = Field(default="!", min_length=1, max_length=5)
@@ -91,6 +158,32 @@ class Settings(BaseSettings):
             self.discord_token = SecretStr(text)
         return self
 
+    @model_validator(mode="after")
+    def _store_url(self) -> Settings:
+        self._location = self._locate()
+        return self
+
+    def _locate(self) -> StoreLocation:
+        url = self.database_url.get_secret_value().strip() if self.database_url else ""
+        if not url:
+            return StoreLocation.sqlite(self.database)
+        password = None
+        if self.database_password_file is not None:
+            try:
+                text = self.database_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read the password file: {exc.strerror}") from None
+            password = SecretStr(text)
+        try:
+            return parse_store_url(url, password)
+        except ValueError as exc:
+            raise ValueError(f"database_url: {exc}") from None
+
+    @property
+    def store(self) -> StoreLocation:
+        """Where the store is: ``SITREP_DATABASE_URL``, else the file ``SITREP_DATABASE``."""
+        return self._location
+
     @property
     def has_token(self) -> bool:
         return self.discord_token is not None
@@ -106,5 +199,9 @@ def load_settings(**overrides: object) -> Settings:
         loc = "_".join(str(part) for part in error["loc"])
         if not loc and "token file" in message:
             loc = "discord_token_file"
+        if not loc and "password file" in message:
+            loc = "database_password_file"
+        if not loc and message.startswith("database_url: "):
+            loc, message = "database_url", message.removeprefix("database_url: ")
         name = f"SITREP_{loc.upper()}" if loc else "a SITREP_ setting"
         raise SettingsError(f"invalid {name}: {message}") from None

@@ -18,8 +18,8 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.engine import Engine
 from bot.services.moderation import ModerationService
-from bot.store.build import build_store, store_is_current
-from bot.store.sqlite import SqliteStore
+from bot.store.sqlstore import SqlStore
+from bot.store.stores import build_store, open_store, store_is_current
 
 log = logging.getLogger("sitrep")
 
@@ -28,7 +28,7 @@ log = logging.getLogger("sitrep")
 class Runtime:
     """Everything a front end needs, open and ready."""
 
-    store: SqliteStore
+    store: SqlStore
     engine: Engine
     moderation: ModerationService
     _stack: contextlib.AsyncExitStack
@@ -39,12 +39,12 @@ class Runtime:
 
 async def ensure_store(settings: Settings, *, quiet: bool = False) -> None:
     """Build the store when it is missing or was built from other curated files."""
-    if await store_is_current(settings.database, settings.seeds_dir, settings.data_dir):
+    if await store_is_current(settings.store, settings.seeds_dir, settings.data_dir):
         return
-    report = await build_store(settings.database, settings.seeds_dir, settings.data_dir)
+    report = await build_store(settings.store, settings.seeds_dir, settings.data_dir)
     if report.built and not quiet:
         log.info("built the store at %s: %d sources, %d places (+%d from GeoNames), %d facts "
-                 "in %.2fs", settings.database, report.sources, report.places,
+                 "in %.2fs", settings.store, report.sources, report.places,
                  report.gazetteer_places, report.facts, report.seconds)
 
 
@@ -56,7 +56,7 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
     try:
         if build:
             await ensure_store(settings, quiet=quiet)
-        store = await SqliteStore.open(settings.database)
+        store = await open_store(settings.store)
         stack.push_async_callback(store.close)
         engine = await Engine.open(store, stale_after_days=settings.stale_after_days,
                                    today=today, prefix=settings.prefix)

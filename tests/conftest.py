@@ -19,7 +19,7 @@ from bot.config import Settings, load_settings
 from bot.discord.app import SitrepBot, create_bot
 from bot.engine import Engine
 from bot.runtime import open_at, open_runtime
-from bot.store.build import build_store
+from bot.store.stores import build_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -125,7 +125,7 @@ async def test_search_for_a_very_common_word_is_latest_added_first_not_ranked(
     monkeypatch.setattr(queries, "RANK_AT_MOST", 1)  # every word now counts as very common
     latest = await engine.search("Mosul")
     assert {f.id for f in latest.facts} == {f.id for f in ranked.facts}
-    order = {r[0]: r[1] for r in await engine.store.conn.execute_fetchall("SELECT id, rowid FROM facts")}
+    order = {r[0]: r[1] for r in await engine.store.db.fetch("SELECT id, rowid FROM facts")}
     rowids = [order[f.id] for f in latest.facts]
     assert rowids == sorted(rowids, reverse=True) != [order[f.id] for f in ranked.facts]
 
@@ -143,8 +143,8 @@ async def test_a_timeline_longer_than_the_cap_says_what_it_shows(
 async def test_answers_are_cached_until_the_store_changes(engine: Engine) -> None:
     first = await engine.ask("!status Mosul")
     assert await engine.ask("!status  mosul") is first  # same question, same object
-    await engine.store.conn.execute("UPDATE facts SET summary = 'Changed.' "
-                                    "WHERE id = 'mosul-liberation-2019'")
+    await engine.store.db.execute("UPDATE facts SET summary = 'Changed.' "
+                                  "WHERE id = 'mosul-liberation-2019'")
     assert await engine.ask("!status Mosul") is first  # no invalidation: still cached
     engine.invalidate()
     assert (await engine.ask("!status Mosul")).facts[0].summary == "Changed."

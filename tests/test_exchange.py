@@ -252,7 +252,7 @@ async def test_import_into_a_fresh_store_gives_the_same_answers(
 async def test_every_imported_row_is_logged_and_can_be_undone(
         mod: ModerationService, layer: Layer, fresh: Engine) -> None:
     report = await import_into(fresh, B, roundtrip(await export_doc(mod.engine, A)))
-    rows = await fresh.store.conn.execute_fetchall(
+    rows = await fresh.store.db.fetch(
         "SELECT actor, action, subject, before IS NULL FROM changes WHERE guild_id = ? ORDER BY id",
         (B,))
     subjects = [r[2] for r in rows]
@@ -320,10 +320,10 @@ async def test_csv_has_one_row_per_fact_the_server_sees(mod: ModerationService, 
     table = list(csv.reader(io.StringIO(text)))
     assert tuple(table[0]) == CSV_COLUMNS
     rows = [dict(zip(CSV_COLUMNS, r, strict=True)) for r in table[1:]]
-    visible = await mod.store.conn.execute_fetchall(
+    visible = await mod.store.db.fetch(
         f"SELECT f.id FROM facts f WHERE {queries.VISIBLE}", {"guild": A})
     assert sorted(r["fact_id"] for r in rows) == sorted(v[0] for v in visible)
-    assert sum(p.facts for p in await queries.places_with_facts(mod.store.conn, A)) == len(rows)
+    assert sum(p.facts for p in await queries.places_with_facts(mod.store.db, A)) == len(rows)
     ids = [r["fact_id"] for r in rows]
     assert set(layer.facts) <= set(ids) and layer.retired not in ids and layer.hidden not in ids
     by_id = {r["fact_id"]: r for r in rows}

@@ -90,7 +90,7 @@ async def record(engine: Engine) -> dict[str, dict[str, Any]]:
 
 async def _record_fresh() -> dict[str, dict[str, Any]]:
     from bot.runtime import open_at
-    from bot.store.build import build_store
+    from bot.store.stores import build_store
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "sitrep.db"

@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.model import DateBasis, DateSpec, Precision, Qualifier, Status
 from bot.services.ingest import SUMMARY_CHARS, Proposal, propose
-from bot.store.queries import iter_name_entries
+from bot.store.sqlite import iter_name_entries
 
 ARTICLE = (Path(__file__).parent / "fixtures" / "articles" / "wire_test_article.txt").read_text("utf-8")
 PUBLISHED = date(2016, 10, 17)

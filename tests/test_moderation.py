@@ -168,9 +168,9 @@ async def test_undo_refuses_to_clobber_someone_elses_later_change(mod: Moderatio
 async def test_the_change_log_is_append_only(mod: ModerationService) -> None:
     await _source(mod)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await mod.writer.conn.execute("UPDATE changes SET actor = 0")
+        await mod.writer.db.execute("UPDATE changes SET actor = 0")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await mod.writer.conn.execute("DELETE FROM changes")
+        await mod.writer.db.execute("DELETE FROM changes")
 
 
 @pytest.mark.parametrize(("fields", "message"), [

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.store.build import build_store, store_is_current
 from bot.store.db import connect, migrate, schema_version
 from bot.store.schema import SCHEMA_VERSION
+from bot.store.stores import build_store, store_is_current
 from tests.conftest import SEEDS
 
 
@@ -92,9 +92,10 @@ async def test_rebuild_never_deletes_rows_added_at_run_time(tmp_path: Path,
 async def test_place_queries_are_index_lookups(fixture_store: Path, order: str, index: str) -> None:
     """The engine's own queries (from bot.store.queries) search an index, never scan the table,
     and for a single place need no sort step either."""
-    from bot.store.queries import FACT_SELECT, VISIBLE
+    from bot.store.queries import VISIBLE, fact_select
+    from bot.store.sql import SQLITE
 
-    query = f"{FACT_SELECT} WHERE f.place_id IN ('mosul') AND {VISIBLE} {order}"
+    query = f"{fact_select(SQLITE)} WHERE f.place_id IN ('mosul') AND {VISIBLE} {order}"
     rows = _sql(fixture_store, f"EXPLAIN QUERY PLAN {query}".replace(":guild", "7"))
     plan = " | ".join(str(r[-1]) for r in rows)
     assert f"SEARCH f USING INDEX {index} (place_id=?)" in plan, plan

@@ -37,9 +37,9 @@ async def _fill(service: ModerationService) -> None:
     """Cap the store a few pages above the pages it has: the first writes fit whatever room the
     shipped data happens to leave in its last pages, and a write that needs a page past the cap
     finds the disk full."""
-    rows = list(await service.writer.conn.execute_fetchall("PRAGMA page_count"))  # type: ignore[attr-defined]
+    rows = list(await service.writer.db.conn.execute_fetchall("PRAGMA page_count"))  # type: ignore[attr-defined]
     cap = rows[0][0] + HEADROOM_PAGES
-    await service.writer.conn.execute(f"PRAGMA max_page_count = {cap}")  # type: ignore[attr-defined]
+    await service.writer.db.conn.execute(f"PRAGMA max_page_count = {cap}")  # type: ignore[attr-defined]
 
 
 async def test_a_full_disk_saves_nothing_and_says_so(shipped: Engine) -> None:
@@ -62,7 +62,7 @@ async def test_a_full_disk_saves_nothing_and_says_so(shipped: Engine) -> None:
         assert saved > 0  # it was the cap that stopped it, not a refusal
         answer = await shipped.status("Mosul", GUILD)  # reads go on answering
         assert answer.place is not None and answer.place.id == "mosul"
-        await service.writer.conn.execute("PRAGMA max_page_count = 1073741823")  # type: ignore[attr-defined]
+        await service.writer.db.conn.execute("PRAGMA max_page_count = 1073741823")  # type: ignore[attr-defined]
         change = await service.add_fact(GUILD, MOD, place="Mosul", date_text="1 March 2020",
                                         source=source, summary="Room again.")
         assert change.key in {f.id for f in (await shipped.timeline("Mosul", GUILD)).facts}

@@ -1,4 +1,4 @@
-"""Compile the curated files and the gazetteer into the SQLite store.
+"""Compile the curated files and the gazetteer into the store, on any engine.
 
 The build is an upsert in one transaction: curated rows are replaced, curated rows that disappeared
 from the files are removed, and rows added at run time (``origin = 'added'``) are never touched. It is
@@ -8,28 +8,17 @@ the bot on an up-to-date store costs a single query.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
-
 from bot.curation.gazetteer import GazetteerEntry, read_gazetteer
-from bot.curation.load import Curated, Problem, curated_digest, load_curated
+from bot.curation.load import Curated, Problem, load_curated
 from bot.domain.model import Fact, Place, Source
-from bot.store.db import (
-    connect,
-    get_meta,
-    migrate,
-    schema_version,
-    set_meta,
-    transaction,
-    translated,
-)
-from bot.store.schema import SCHEMA_VERSION
+from bot.store.queries import get_meta, set_meta
+from bot.store.sql import Database
 
 GAZETTEER_FILE = Path("gazetteer") / "iq_sy.tsv"
 
@@ -86,7 +75,7 @@ FACT_COLUMNS = ("id, guild_id, origin, place_id, source_id, quote, summary, attr
                 "event_note, sort_date, as_of, position, status, rank, created_at, created_by")
 
 
-async def _write_sources(conn: aiosqlite.Connection, cur: Curated) -> None:
+async def _write_sources(conn: Database, cur: Curated) -> None:
     await conn.executemany(
         "INSERT INTO sources(id, origin, outlet, title, author, url, genre, published_start, "
         "published_end, published_precision, published_basis, published_note, sha256, body, note)"
@@ -123,7 +112,7 @@ def _gazetteer_row(g: GazetteerEntry) -> tuple[object, ...]:
             g.country, g.governorate, g.lat, g.lon, g.geonames_id, g.population)
 
 
-async def _write_places(conn: aiosqlite.Connection, cur: Curated,
+async def _write_places(conn: Database, cur: Curated,
                         gazetteer: list[GazetteerEntry]) -> int:
     curated_by_gn = {p.geonames_id: p.id for p in cur.places.values() if p.geonames_id}
     await conn.executemany(PLACE_UPSERT, [_place_row(p) for p in cur.places.values()])
@@ -153,11 +142,11 @@ async def _write_places(conn: aiosqlite.Connection, cur: Curated,
     return len(fresh)
 
 
-async def _write_facts(conn: aiosqlite.Connection, cur: Curated) -> None:
+async def _write_facts(conn: Database, cur: Curated) -> None:
     keep = [f.id for f in cur.facts]
-    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep_ids(id TEXT PRIMARY KEY)")
-    await conn.execute("DELETE FROM keep_ids")
-    await conn.executemany("INSERT INTO keep_ids(id) VALUES (?)", [(i,) for i in keep])
+    await _keep(conn, "keep_ids", keep)
+    await _keep(conn, "keep_places", cur.places)
+    await _keep(conn, "keep_sources", cur.sources)
     await conn.execute("DELETE FROM facts WHERE origin = 'curated' "
                        "AND id NOT IN (SELECT id FROM keep_ids)")
     now = _now()
@@ -175,75 +164,52 @@ async def _write_facts(conn: aiosqlite.Connection, cur: Curated) -> None:
     links = [(f.id, other, "contradicts") for f in cur.facts for other in f.contradicts]
     links += [(f.id, other, "supersedes") for f in cur.facts for other in f.supersedes]
     await conn.executemany(
-        "INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) VALUES (?, ?, ?)", links)
+        "INSERT INTO fact_links(fact_id, other_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        links)
     # Curated places and sources that left the files go too, unless something added (a fact, a
     # review candidate, a part) uses them.
     await conn.execute(
-        "DELETE FROM places WHERE origin = 'curated' AND id NOT IN (SELECT value FROM "
-        "json_each(?)) AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.place_id = places.id) "
+        "DELETE FROM places WHERE origin = 'curated' AND id NOT IN (SELECT id FROM keep_places) "
+        "AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.place_id = places.id) "
         "AND NOT EXISTS (SELECT 1 FROM candidates WHERE candidates.place_id = places.id) "
-        "AND NOT EXISTS (SELECT 1 FROM places c WHERE c.parent_id = places.id)",
-        (_json_list(cur.places),))
+        "AND NOT EXISTS (SELECT 1 FROM places c WHERE c.parent_id = places.id)")
     await conn.execute(
-        "DELETE FROM sources WHERE origin = 'curated' AND id NOT IN (SELECT value FROM "
-        "json_each(?)) AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.source_id = sources.id)",
-        (_json_list(cur.sources),))
+        "DELETE FROM sources WHERE origin = 'curated' AND id NOT IN (SELECT id FROM keep_sources) "
+        "AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.source_id = sources.id)")
 
 
-def _json_list(ids: Iterable[str]) -> str:
-    return json.dumps(sorted(ids))
+async def _keep(conn: Database, table: str, ids: Iterable[str]) -> None:
+    """A temporary table of the ids the curated files still have (both engines keep temporary
+    tables per connection, so concurrent builds never see each other's)."""
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}(id TEXT PRIMARY KEY)")
+    await conn.execute(f"DELETE FROM {table}")
+    await conn.executemany(f"INSERT INTO {table}(id) VALUES (?)", [(i,) for i in ids])
 
 
-async def build_store(db_path: Path, seeds_dir: Path, data_dir: Path, *,
-                      force: bool = False) -> BuildReport:
-    """Validate the curated data and compile it into the store at ``db_path``.
-
-    Raises ``BuildError`` (and leaves the store untouched) when the data has problems."""
-    started = time.perf_counter()
+def checked_curation(seeds_dir: Path, data_dir: Path) -> Curated:
+    """The curated files, validated; raises ``BuildError`` listing every problem."""
     cur, problems = load_curated(seeds_dir, data_dir)
     if problems:
         raise BuildError(problems)
-    conn = await connect(db_path)
-    try:
-        with translated(db_path):
-            return await _build(conn, cur, data_dir, force, started)
-    finally:
-        await conn.close()
+    return cur
 
 
-async def _build(conn: aiosqlite.Connection, cur: Curated, data_dir: Path, force: bool,
-                 started: float) -> BuildReport:
-    """Migrate, then write the curated rows unless the store already holds exactly them."""
-    await migrate(conn)
-    if not force and await get_meta(conn, "curated_digest") == cur.digest:
+async def build_into(db: Database, cur: Curated, data_dir: Path, *, force: bool = False,
+                     started: float | None = None) -> BuildReport:
+    """Write the curated rows into a migrated store, unless it already holds exactly them."""
+    started = time.perf_counter() if started is None else started
+    if not force and await get_meta(db, "curated_digest") == cur.digest:
         return BuildReport(False, len(cur.sources), len(cur.places), 0, len(cur.facts),
                            time.perf_counter() - started)
     gazetteer_path = data_dir / GAZETTEER_FILE
     gazetteer = read_gazetteer(gazetteer_path) if gazetteer_path.exists() else []
-    async with transaction(conn):
-        await _write_sources(conn, cur)
-        fresh = await _write_places(conn, cur, gazetteer)
-        await _write_facts(conn, cur)
-        await set_meta(conn, "curated_digest", cur.digest)
-        await set_meta(conn, "built_at", _now())
-    async with transaction(conn):  # optimize may write statistics: take the lock first
-        await conn.execute("PRAGMA optimize")
+    async with db.transaction() as tx:
+        await _write_sources(tx, cur)
+        fresh = await _write_places(tx, cur, gazetteer)
+        await _write_facts(tx, cur)
+        await set_meta(tx, "curated_digest", cur.digest)
+        await set_meta(tx, "built_at", _now())
+    async with db.transaction() as tx:  # SQLite's optimize may write statistics: take the lock
+        await tx.execute(tx.dialect.analyze)
     return BuildReport(True, len(cur.sources), len(cur.places), fresh, len(cur.facts),
                        time.perf_counter() - started)
-
-
-async def store_is_current(db_path: Path, seeds_dir: Path, data_dir: Path) -> bool:
-    """True when the store exists and was built from exactly the current curated files."""
-    if not db_path.exists():  # noqa: ASYNC240 - one stat() at start-up
-        return False
-    conn = await connect(db_path)
-    try:
-        with translated(db_path):
-            version = await schema_version(conn)
-            if version > SCHEMA_VERSION:
-                await migrate(conn)  # refuses, naming the file and what to do
-            if version != SCHEMA_VERSION:
-                return False
-            return await get_meta(conn, "curated_digest") == curated_digest(seeds_dir, data_dir)
-    finally:
-        await conn.close()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
 import aiosqlite
 
 from bot.store.base import StoreError
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.sql import SQLITE, Dialect, Params, Row
 
 PRAGMAS = (
     "PRAGMA busy_timeout = 5000",
@@ -171,14 +172,62 @@ async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Con
     await conn.execute("COMMIT")
 
 
-async def get_meta(conn: aiosqlite.Connection, key: str) -> str | None:
-    rows = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
-    return str(rows[0][0]) if rows else None
+class SqliteDatabase:
+    """``bot.store.sql.Database`` over one aiosqlite connection. Every call turns SQLite's errors
+    about the file into one-line ``StoreError``s, so no caller needs to."""
 
+    dialect: Dialect = SQLITE
 
-async def set_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
-    await conn.execute(
-        "INSERT INTO meta(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        with translated(self.path):
+            return list(await self.conn.execute_fetchall(sql, params))
+
+    async def fetchrow(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        with translated(self.path):
+            cursor = await self.conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        with translated(self.path):
+            await self.conn.executemany(sql, list(rows))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteDatabase]:
+        """``BEGIN IMMEDIATE`` (the write lock up front, rather than SQLITE_BUSY half way) ...
+        ``COMMIT``, rolled back on any error."""
+        with translated(self.path):
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                # SQLite may already have rolled back (a full disk does): nothing to undo then
+                with contextlib.suppress(sqlite3.Error):
+                    await self.conn.execute("ROLLBACK")
+                raise
+            try:
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    await self.conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SqliteDatabase]:
+        """A read transaction: every read inside sees one state of the store."""
+        with translated(self.path):
+            await self.conn.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                await self.conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        await self.conn.close()

@@ -1,20 +1,15 @@
-"""Read queries over the store. All SQL the answers need lives here, so nothing above this layer
-knows about tables, and every query filters by server: shared rows (``guild_id = 0``) plus the
-asking server's own, never another server's.
-
-``execute_fetchall`` is used throughout: through aiosqlite it costs about half of
-``async with execute`` + ``fetchall`` (measured: see benchmarks/).
+"""Read queries over the store, written once for every engine against ``bot.store.sql.Database``.
+All SQL the answers need lives here (full-text search aside: each engine has its own), so nothing
+above this layer knows about tables, and every query filters by server: shared rows
+(``guild_id = 0``) plus the asking server's own, never another server's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from pathlib import Path
-
-import aiosqlite
 
 from bot.domain.model import (
     DateBasis,
@@ -26,8 +21,8 @@ from bot.domain.model import (
     Qualifier,
     SourceRef,
 )
-from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
+from bot.store.sql import Database, Dialect, Row
 
 FACT_FIELDS = """
 f.id, f.summary, f.quote, f.status, f.attribution, f.hedged, f.modality, f.event_start,
@@ -37,11 +32,20 @@ f.id, f.summary, f.quote, f.status, f.attribution, f.hedged, f.modality, f.event
        p.kind AS p_kind,
        s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
        s.published_end, s.published_precision,
-       (SELECT group_concat(l.other_id) FROM fact_links l
+       (SELECT {joined} FROM fact_links l
          WHERE l.fact_id = f.id AND l.kind = 'contradicts') AS contradicts
 """
 FACT_JOINS = "JOIN places p ON p.id = f.place_id JOIN sources s ON s.id = f.source_id"
-FACT_SELECT = f"SELECT {FACT_FIELDS} FROM facts f {FACT_JOINS}"
+
+
+@functools.cache
+def fact_fields(dialect: Dialect) -> str:
+    """The columns of a ``FactView``, with the ids of the facts it contradicts joined by commas."""
+    return FACT_FIELDS.format(joined=dialect.joined("l.other_id"))
+
+
+def fact_select(dialect: Dialect) -> str:
+    return f"SELECT {fact_fields(dialect)} FROM facts f {FACT_JOINS}"
 
 VISIBLE = ("f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated' AND NOT EXISTS "
            "(SELECT 1 FROM fact_hidden h WHERE h.guild_id = :guild AND h.fact_id = f.id)")
@@ -52,7 +56,7 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def source_ref(row: sqlite3.Row) -> SourceRef:
+def source_ref(row: Row) -> SourceRef:
     start, end = _day(row["published_start"]), _day(row["published_end"])
     assert start is not None and end is not None
     published = DateSpec.model_construct(start=start, end=end,
@@ -63,7 +67,7 @@ def source_ref(row: sqlite3.Row) -> SourceRef:
         published_label=published.publication_label)
 
 
-def place_ref(row: sqlite3.Row, prefix: str = "p_") -> PlaceRef:
+def place_ref(row: Row, prefix: str = "p_") -> PlaceRef:
     return PlaceRef.model_construct(
         id=row[f"{prefix}id"], name=row[f"{prefix}name"], country=row[f"{prefix}country"],
         governorate=row[f"{prefix}gov"], kind=row[f"{prefix}kind"])
@@ -77,7 +81,7 @@ class FactViews:
     def __init__(self) -> None:
         self._sources: dict[str, SourceRef] = {}
 
-    def __call__(self, row: sqlite3.Row) -> FactView:
+    def __call__(self, row: Row) -> FactView:
         source = self._sources.get(row["s_id"])
         if source is None:
             source = self._sources[row["s_id"]] = source_ref(row)
@@ -94,7 +98,7 @@ class FactViews:
             contradicts=row["contradicts"].split(",") if row["contradicts"] else [])
 
 
-def fact_views(rows: Iterable[sqlite3.Row]) -> list[FactView]:
+def fact_views(rows: Iterable[Row]) -> list[FactView]:
     view = FactViews()
     return [view(r) for r in rows]
 
@@ -105,7 +109,7 @@ the event loop for tens of milliseconds on the busiest places. The thread still 
 the interpreter hands it back every few milliseconds, so the loop keeps serving."""
 
 
-async def _views(rows: list[sqlite3.Row]) -> list[FactView]:
+async def _views(rows: list[Row]) -> list[FactView]:
     if len(rows) > OFF_LOOP_ROWS:
         return await asyncio.to_thread(fact_views, rows)
     return fact_views(rows)
@@ -116,90 +120,54 @@ def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
     return ", ".join(f":{n}" for n in names), names
 
 
-async def _place_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+async def _place_facts(db: Database, place_ids: Sequence[str], guild: int,
                        order: str, limit: int) -> list[FactView]:
     marks, params = _in(place_ids)
-    rows = await conn.execute_fetchall(
-        f"{FACT_SELECT} WHERE f.place_id IN ({marks}) AND {VISIBLE} ORDER BY {order} LIMIT :limit",
+    rows = await db.fetch(
+        f"{fact_select(db.dialect)} WHERE f.place_id IN ({marks}) AND {VISIBLE} "
+        f"ORDER BY {order} LIMIT :limit",
         {**params, "guild": guild, "limit": limit})
     return await _views(list(rows))
 
 
-async def latest_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+async def latest_facts(db: Database, place_ids: Sequence[str], guild: int,
                        limit: int) -> list[FactView]:
     """The ``limit`` newest reports first (by report date, then event date)."""
-    return await _place_facts(conn, place_ids, guild,
-                              "f.as_of DESC, f.sort_date DESC, f.position", limit)
+    return await _place_facts(db, place_ids, guild,
+                              "f.as_of DESC, f.sort_date DESC, f.position, f.id", limit)
 
 
-async def timeline_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int,
+async def timeline_facts(db: Database, place_ids: Sequence[str], guild: int,
                          limit: int) -> list[FactView]:
     """The first ``limit`` visible facts in order of event date; undated ones sit at their report
     date, and facts of one date keep their article's order."""
-    return await _place_facts(conn, place_ids, guild,
+    return await _place_facts(db, place_ids, guild,
                               "f.sort_date, f.as_of, f.position, f.id", limit)
 
 
-async def count_facts(conn: aiosqlite.Connection, place_ids: Sequence[str], guild: int) -> int:
+async def count_facts(db: Database, place_ids: Sequence[str], guild: int) -> int:
     marks, params = _in(place_ids)
-    rows = await conn.execute_fetchall(
+    rows = await db.fetch(
         f"SELECT count(*) FROM facts f WHERE f.place_id IN ({marks}) AND {VISIBLE}",
         {**params, "guild": guild})
     return int(next(iter(rows))[0])
 
 
-def fts_query(terms: SearchTerms) -> str:
-    """The search as an FTS5 query: every word quoted, so no operator or column filter can be
-    injected; all required; the last one as a prefix when the terms say so."""
-    quoted = [f'"{w}"' for w in terms.words]
-    if terms.last_is_prefix:
-        quoted[-1] += "*"
-    return " ".join(quoted)
-
-
 RANK_AT_MOST = 5000
-"""Rank matches by relevance only when there are at most this many: bm25 over every row that
-contains a very common word costs seconds at 1M facts and holds the store's one worker thread, so
-every other question would wait. Beyond it, the most recently added matches come first instead."""
+"""Every engine's search ranks matches by relevance only when there are at most this many:
+ranking every row that contains a very common word costs seconds at 1M facts and holds a
+connection, so other questions would wait. Beyond it, the most recently added matches come
+first instead."""
 
 
-async def search_facts(conn: aiosqlite.Connection, terms: SearchTerms, guild: int,
-                       limit: int = 10) -> list[tuple[FactView, str]]:
-    """Full-text search with a snippet of the matching summary or quote: ranked by bm25 when the
-    words are selective, most recently added first when they are not (see ``RANK_AT_MOST``)."""
-    query = fts_query(terms)
-    counted = await conn.execute_fetchall(
-        "SELECT count(*) FROM (SELECT 1 FROM facts_fts WHERE facts_fts MATCH :q LIMIT :cap)",
-        {"q": query, "cap": RANK_AT_MOST + 1})
-    count = int(next(iter(counted))[0])
-    # Lower score is better. Unranked, the order must be plain ``rowid DESC`` so that FTS5 walks
-    # its index backwards and stops after 200 rows instead of sorting every match.
-    score, order = ("bm25(facts_fts)", "score") if count <= RANK_AT_MOST else ("-rowid", "rowid DESC")
-    # The server filter sits inside the candidate set, so another server's many matches can
-    # never crowd out this server's own.
-    rows = await conn.execute_fetchall(
-        f"""WITH hits AS (
-              SELECT facts_fts.rowid AS rowid, {score.replace("rowid", "facts_fts.rowid")} AS score,
-                     snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
-              FROM facts_fts JOIN facts f ON f.rowid = facts_fts.rowid
-              WHERE facts_fts MATCH :q AND {VISIBLE}
-              ORDER BY {order.replace("rowid", "facts_fts.rowid")} LIMIT 200)
-            SELECT {FACT_FIELDS}, hits.snip
-            FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
-            ORDER BY hits.score LIMIT :limit""",
-        {"q": query, "guild": guild, "limit": limit})
-    view = FactViews()
-    return [(view(r), r["snip"]) for r in rows]
-
-
-async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str],
+async def places_by_ids(db: Database, ids: Sequence[str],
                         guild: int) -> list[PlaceRef]:
     """Several places in one round trip, in the order asked; ids that are unknown, or belong to
     another server, are left out."""
     if not ids:
         return []
     marks, params = _in(ids)
-    rows = await conn.execute_fetchall(
+    rows = await db.fetch(
         f"SELECT id AS p_id, name AS p_name, country AS p_country, governorate AS p_gov, "
         f"kind AS p_kind FROM places WHERE id IN ({marks}) AND guild_id IN (0, :guild)",
         {**params, "guild": guild})
@@ -207,14 +175,14 @@ async def places_by_ids(conn: aiosqlite.Connection, ids: Sequence[str],
     return [found[i] for i in ids if i in found]
 
 
-async def place_by_id(conn: aiosqlite.Connection, place_id: str, guild: int) -> PlaceRef | None:
-    found = await places_by_ids(conn, [place_id], guild)
+async def place_by_id(db: Database, place_id: str, guild: int) -> PlaceRef | None:
+    found = await places_by_ids(db, [place_id], guild)
     return found[0] if found else None
 
 
-async def child_places(conn: aiosqlite.Connection) -> dict[str, list[str]]:
+async def child_places(db: Database) -> dict[str, list[str]]:
     """Parent id -> ids of its parts; small (only curated parts of cities have parents)."""
-    rows = await conn.execute_fetchall(
+    rows = await db.fetch(
         "SELECT parent_id, id FROM places WHERE parent_id IS NOT NULL AND guild_id = 0 ORDER BY id")
     children: dict[str, list[str]] = {}
     for parent, child in rows:
@@ -231,60 +199,57 @@ def _priority(origin: str, population: int, has_facts: int) -> int:
     return 1 if population >= 100_000 else 0
 
 
-def iter_name_entries(db_path: Path, guild: int = 0) -> Iterator[NameEntry]:
-    """Every name the resolver should know, streamed from a read-only connection of its own.
-
-    Runs in a worker thread (``Engine.resolver``), so it uses the sqlite3 module directly, and it
-    streams rather than fetching all rows: a list of 200k entries would cost tens of MB of peak
-    memory for nothing. Each place's canonical name comes first, so that it is the display name."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        places = conn.execute(
-            """SELECT p.id, p.name, p.origin, p.population,
-                      EXISTS (SELECT 1 FROM facts f WHERE f.place_id = p.id
-                              AND f.guild_id IN (0, ?) AND f.retired = 0)
-               FROM places p WHERE p.guild_id IN (0, ?)""", (guild, guild))
-        ranks: dict[str, tuple[int, int]] = {}
-        for place_id, name, origin, population, has_facts in places:
-            ranks[place_id] = (_priority(origin, population, has_facts), population)
-            yield NameEntry(place_id, name, *ranks[place_id])
-        names = conn.execute("SELECT place_id, name FROM place_names WHERE guild_id IN (0, ?)",
-                             (guild,))
-        for place_id, name in names:
-            rank = ranks.get(place_id)
-            if rank is not None:
-                yield NameEntry(place_id, name, *rank)
-    finally:
-        conn.close()
+NAMED_PLACES = """
+    SELECT p.id, p.name, p.origin, p.population,
+           EXISTS (SELECT 1 FROM facts f WHERE f.place_id = p.id
+                   AND f.guild_id IN (0, ?) AND f.retired = 0)
+    FROM places p WHERE p.guild_id IN (0, ?)"""
+"""Every place the server knows, with whether it has live facts: ``(guild, guild)``."""
+PLACE_NAMES = "SELECT place_id, name FROM place_names WHERE guild_id IN (0, ?)"
+"""Every other name of those places: ``(guild,)``."""
 
 
-async def has_own_names(conn: aiosqlite.Connection, guild: int) -> bool:
+def name_entries(places: Iterable[Row], names: Iterable[Row]) -> Iterator[NameEntry]:
+    """The resolver's entries from the rows of ``NAMED_PLACES`` and then ``PLACE_NAMES``, which
+    each engine streams in its own way: each place's canonical name first, so that it is the
+    display name, then its other names at the same rank."""
+    ranks: dict[str, tuple[int, int]] = {}
+    for place_id, name, origin, population, has_facts in places:
+        ranks[place_id] = (_priority(origin, population, has_facts), population)
+        yield NameEntry(place_id, name, *ranks[place_id])
+    for place_id, name in names:
+        rank = ranks.get(place_id)
+        if rank is not None:
+            yield NameEntry(place_id, name, *rank)
+
+
+async def has_own_names(db: Database, guild: int) -> bool:
     """Whether a server added places or names of its own (and so needs its own resolver)."""
-    rows = await conn.execute_fetchall(
+    rows = await db.fetch(
         "SELECT EXISTS (SELECT 1 FROM place_names WHERE guild_id = :g AND guild_id <> 0) "
         "OR EXISTS (SELECT 1 FROM places WHERE guild_id = :g AND guild_id <> 0)", {"g": guild})
     return bool(next(iter(rows))[0])
 
 
-async def false_friends(conn: aiosqlite.Connection) -> list[tuple[str, str, str | None]]:
+async def false_friends(db: Database) -> list[tuple[str, str, str | None]]:
     """(text, note, place it could be mistaken for) for every string that is not a place."""
-    rows = await conn.execute_fetchall(
+    rows = await db.fetch(
         "SELECT text, coalesce(note, kind), place_id FROM false_friends")
     return [(str(t), str(n), p) for t, n, p in rows]
 
 
-async def places_with_facts(conn: aiosqlite.Connection, guild: int) -> list[PlaceCounts]:
-    rows = await conn.execute_fetchall(
+async def places_with_facts(db: Database, guild: int) -> list[PlaceCounts]:
+    rows = await db.fetch(
         f"""SELECT p.id AS p_id, p.name AS p_name, p.country AS p_country,
                    p.governorate AS p_gov, p.kind AS p_kind, count(*) AS n,
                    max(f.as_of) AS latest
             FROM facts f JOIN places p ON p.id = f.place_id WHERE {VISIBLE}
-            GROUP BY p.id ORDER BY p.name COLLATE NOCASE""", {"guild": guild})
+            GROUP BY p.id ORDER BY lower(p.name), p.name""", {"guild": guild})
     return [PlaceCounts(place_ref(r), r["n"], date.fromisoformat(r["latest"])) for r in rows]
 
 
-async def sources(conn: aiosqlite.Connection, guild: int) -> list[tuple[SourceRef, int]]:
-    rows = await conn.execute_fetchall(
+async def sources(db: Database, guild: int) -> list[tuple[SourceRef, int]]:
+    rows = await db.fetch(
         f"""SELECT s.id AS s_id, s.outlet, s.title, s.genre, s.author, s.url, s.published_start,
                   s.published_end, s.published_precision,
                   (SELECT count(*) FROM facts f WHERE f.source_id = s.id AND {VISIBLE}) AS n
@@ -293,10 +258,21 @@ async def sources(conn: aiosqlite.Connection, guild: int) -> list[tuple[SourceRe
     return [(source_ref(r), r["n"]) for r in rows]
 
 
-async def source_places(conn: aiosqlite.Connection, source_id: str, guild: int) -> list[str]:
-    rows = await conn.execute_fetchall(
+async def source_places(db: Database, source_id: str, guild: int) -> list[str]:
+    rows = await db.fetch(
         f"""SELECT p.name FROM facts f JOIN places p ON p.id = f.place_id
             WHERE f.source_id = :src AND {VISIBLE}
             GROUP BY p.id ORDER BY count(*) DESC, p.name""", {"src": source_id, "guild": guild})
     return [str(r[0]) for r in rows]
 
+
+
+async def get_meta(db: Database, key: str) -> str | None:
+    row = await db.fetchrow("SELECT value FROM meta WHERE key = ?", (key,))
+    return str(row[0]) if row else None
+
+
+async def set_meta(db: Database, key: str, value: str) -> None:
+    await db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))

@@ -1,51 +1,59 @@
-"""The store on SQLite: ``SqliteStore`` implements ``bot.store.base.Store`` over one read
-connection, with the SQL in ``bot.store.queries``.
+"""The store on SQLite, the embedded default: ``SqliteStore`` over one read connection, with
+FTS5 for search; the write side is ``bot.store.writes.SqlWriter`` on a connection of its own.
 
-The connection and path are for the store's own modules (moderation writes, export, backup); the
-layers above use only the methods of the protocol.
+The connection and path are for the store's own modules (export, backup); the layers above use
+only the methods of the protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiosqlite
 
-from bot.domain.model import FactView, PlaceCounts, PlaceRef, SourceRef
+from bot.curation.load import Curated
+from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
 from bot.store import queries
 from bot.store.base import StoreError
+from bot.store.build import BuildReport, build_into
 from bot.store.db import (
+    SqliteDatabase,
     connect,
-    get_meta,
     migrate,
     newer_store,
     schema_version,
-    set_meta,
     translated,
 )
+from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
 from bot.store.schema import SCHEMA_VERSION
-from bot.store.writes import Rows, SqliteWriter
+from bot.store.sql import Database
+from bot.store.sqlstore import SqlStore
+from bot.store.writes import SqlWriter
 
 
-class SqliteStore:
+class SqliteStore(SqlStore):
     """One SQLite store file, opened and migrated to the current schema."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        super().__init__(SqliteDatabase(conn, path))
         self.conn = conn
         self.path = path
-        self._records = Rows(conn)
 
-    @property
-    def records(self) -> Rows:
-        """Moderation's reads on the answers' connection, which sees each change once it is
-        committed and never a half-made one."""
-        return self._records
-
-    async def open_writer(self) -> SqliteWriter:
-        return await SqliteWriter.open(self.path)
+    async def open_writer(self) -> SqlWriter:
+        """The write connection runs with ``synchronous=FULL``: a commit a moderator was told
+        about survives a power cut too, not just the process dying."""
+        conn = await connect(self.path)
+        try:
+            with translated(self.path):
+                await conn.execute("PRAGMA synchronous = FULL")
+        except BaseException:
+            await conn.close()
+            raise
+        return SqlWriter(SqliteDatabase(conn, self.path), close=conn.close)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -76,68 +84,96 @@ class SqliteStore:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def latest_facts(self, place_ids: Sequence[str], guild: int,
-                           limit: int) -> list[FactView]:
-        with translated(self.path):
-            return await queries.latest_facts(self.conn, place_ids, guild, limit)
-
-    async def timeline_facts(self, place_ids: Sequence[str], guild: int,
-                             limit: int) -> list[FactView]:
-        with translated(self.path):
-            return await queries.timeline_facts(self.conn, place_ids, guild, limit)
-
-    async def count_facts(self, place_ids: Sequence[str], guild: int) -> int:
-        with translated(self.path):
-            return await queries.count_facts(self.conn, place_ids, guild)
-
     async def search_facts(self, terms: SearchTerms, guild: int,
                            limit: int) -> list[tuple[FactView, str]]:
-        with translated(self.path):
-            return await queries.search_facts(self.conn, terms, guild, limit)
-
-    async def places_by_ids(self, ids: Sequence[str], guild: int) -> list[PlaceRef]:
-        with translated(self.path):
-            return await queries.places_by_ids(self.conn, ids, guild)
-
-    async def place_by_id(self, place_id: str, guild: int) -> PlaceRef | None:
-        with translated(self.path):
-            return await queries.place_by_id(self.conn, place_id, guild)
-
-    async def child_places(self) -> dict[str, list[str]]:
-        with translated(self.path):
-            return await queries.child_places(self.conn)
+        return await search_facts(self.db, terms, guild, limit)
 
     def name_entries(self, guild: int) -> Iterator[NameEntry]:
+        """Streamed from a read-only connection of its own, with the sqlite3 module (this runs in
+        a worker thread), rather than fetching all rows: a list of 200k entries would cost tens
+        of MB of peak memory for nothing."""
         with translated(self.path):
-            yield from queries.iter_name_entries(self.path, guild)
+            yield from iter_name_entries(self.path, guild)
 
-    async def has_own_names(self, guild: int) -> bool:
-        with translated(self.path):
-            return await queries.has_own_names(self.conn, guild)
 
-    async def false_friends(self) -> list[tuple[str, str, str | None]]:
-        with translated(self.path):
-            return await queries.false_friends(self.conn)
+def iter_name_entries(db_path: Path, guild: int = 0) -> Iterator[NameEntry]:
+    """Every name the resolver should know (``queries.name_entries``), streamed from the file."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        yield from queries.name_entries(conn.execute(queries.NAMED_PLACES, (guild, guild)),
+                                        conn.execute(queries.PLACE_NAMES, (guild,)))
+    finally:
+        conn.close()
 
-    async def places_with_facts(self, guild: int) -> list[PlaceCounts]:
-        with translated(self.path):
-            return await queries.places_with_facts(self.conn, guild)
 
-    async def sources(self, guild: int) -> list[tuple[SourceRef, int]]:
-        with translated(self.path):
-            return await queries.sources(self.conn, guild)
+def fts_query(terms: SearchTerms) -> str:
+    """The search as an FTS5 query: every word quoted, so no operator or column filter can be
+    injected; all required; the last one as a prefix when the terms say so."""
+    quoted = [f'"{w}"' for w in terms.words]
+    if terms.last_is_prefix:
+        quoted[-1] += "*"
+    return " ".join(quoted)
 
-    async def source_places(self, source_id: str, guild: int) -> list[str]:
-        with translated(self.path):
-            return await queries.source_places(self.conn, source_id, guild)
 
-    async def get_meta(self, key: str) -> str | None:
-        with translated(self.path):
-            return await get_meta(self.conn, key)
+async def search_facts(db: Database, terms: SearchTerms, guild: int,
+                       limit: int = 10) -> list[tuple[FactView, str]]:
+    """Full-text search with a snippet of the matching summary or quote: ranked by bm25 when the
+    words are selective, most recently added first when they are not
+    (``queries.RANK_AT_MOST``)."""
+    query = fts_query(terms)
+    counted = await db.fetch(
+        "SELECT count(*) FROM (SELECT 1 FROM facts_fts WHERE facts_fts MATCH :q LIMIT :cap)",
+        {"q": query, "cap": queries.RANK_AT_MOST + 1})
+    count = int(counted[0][0])
+    # Lower score is better. Unranked, the order must be plain ``rowid DESC`` so that FTS5 walks
+    # its index backwards and stops after 200 rows instead of sorting every match.
+    ranked = count <= queries.RANK_AT_MOST
+    score, order = ("bm25(facts_fts)", "score") if ranked else ("-rowid", "rowid DESC")
+    # The server filter sits inside the candidate set, so another server's many matches can
+    # never crowd out this server's own.
+    rows = await db.fetch(
+        f"""WITH hits AS (
+              SELECT facts_fts.rowid AS rowid, {score.replace("rowid", "facts_fts.rowid")} AS score,
+                     snippet(facts_fts, -1, '**', '**', '…', 12) AS snip
+              FROM facts_fts JOIN facts f ON f.rowid = facts_fts.rowid
+              WHERE facts_fts MATCH :q AND {VISIBLE}
+              ORDER BY {order.replace("rowid", "facts_fts.rowid")} LIMIT 200)
+            SELECT {fact_fields(db.dialect)}, hits.snip
+            FROM hits JOIN facts f ON f.rowid = hits.rowid {FACT_JOINS}
+            ORDER BY hits.score LIMIT :limit""",
+        {"q": query, "guild": guild, "limit": limit})
+    view = FactViews()
+    return [(view(r), r["snip"]) for r in rows]
 
-    async def set_meta(self, key: str, value: str) -> None:
-        with translated(self.path):
-            await set_meta(self.conn, key, value)
+
+async def build(path: Path, cur: Curated, data_dir: Path, *, force: bool,
+                started: float) -> BuildReport:
+    conn = await connect(path)
+    try:
+        with translated(path):
+            await migrate(conn)
+        return await build_into(SqliteDatabase(conn, path), cur, data_dir, force=force,
+                                started=started)
+    finally:
+        await conn.close()
+
+
+async def built_digest(path: Path) -> str | None:
+    """The digest of the curated files the store was built from; None when there is no store
+    or it is at an older schema (building migrates it)."""
+    if not path.exists():  # noqa: ASYNC240 - one stat() at start-up
+        return None
+    conn = await connect(path)
+    try:
+        with translated(path):
+            version = await schema_version(conn)
+            if version > SCHEMA_VERSION:
+                await migrate(conn)  # refuses, naming the file and what to do
+            if version != SCHEMA_VERSION:
+                return None
+        return await queries.get_meta(SqliteDatabase(conn, path), "curated_digest")
+    finally:
+        await conn.close()
 
 
 async def store_health(path: Path) -> str | None:

@@ -1,13 +1,13 @@
-"""The write side of the SQLite store: the primitives the services compose into changes, on a
-connection of their own.
+"""The write side of the store: the primitives the services compose into changes, written once
+against ``bot.store.sql.Database`` for every engine.
 
 Only SQL and rows live here. What a change may do (copy-on-edit of shared facts, undo and its
 conflicts, what may be edited) is decided in ``bot.domain.moderation`` and carried out by
 ``bot.services.moderation``, one ``transaction()`` per change. Every read and write is scoped to
 one server: shared rows (server 0) and its own; another server's ids behave like unknown ids.
 
-The connection runs with ``synchronous=FULL``: a moderator is told "done" only after the commit,
-and FULL makes that commit survive a power cut too, not just the process dying. Changes are rare,
+A moderator is told "done" only after the commit, and the commit is durable: SQLite's writer
+runs with ``synchronous=FULL``, PostgreSQL commits through its write-ahead log. Changes are rare,
 so the extra fsync per change costs nothing anyone notices.
 """
 
@@ -18,14 +18,10 @@ import contextlib
 import json
 import re
 import secrets
-import sqlite3
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from bot.domain.changes import JSON, SHARED, Change
 from bot.domain.model import (
@@ -54,8 +50,8 @@ from bot.domain.moderation import (
 from bot.domain.review import ReviewItem, ReviewState
 from bot.domain.watches import Watch
 from bot.store.build import FACT_COLUMNS, fact_row
-from bot.store.db import connect, translated
-from bot.store.queries import FACT_FIELDS, FACT_JOINS, VISIBLE, FactViews
+from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
+from bot.store.sql import Database, Params, Row
 
 
 def now() -> str:
@@ -67,13 +63,13 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:50] or "x"
 
 
-def _change(row: sqlite3.Row) -> Change:
+def _change(row: Row) -> Change:
     return Change(row["id"], row["guild_id"], row["at"], row["actor"], row["action"],
                   row["subject"], json.loads(row["before"]) if row["before"] else None,
                   json.loads(row["after"]) if row["after"] else None, row["reverts"])
 
 
-def _event(row: sqlite3.Row) -> DateSpec:
+def _event(row: Row) -> DateSpec:
     return DateSpec(
         start=date.fromisoformat(row["event_start"]) if row["event_start"] else None,
         end=date.fromisoformat(row["event_end"]) if row["event_end"] else None,
@@ -81,7 +77,7 @@ def _event(row: sqlite3.Row) -> DateSpec:
         basis=DateBasis(row["event_basis"]), note=row["event_note"])
 
 
-def fact_from_row(row: sqlite3.Row) -> Fact:
+def fact_from_row(row: Row) -> Fact:
     """A ``facts`` row as a Fact, without links (``fact_links`` holds them) and without
     re-validation: the row was validated when it was written."""
     return Fact.model_construct(
@@ -92,7 +88,7 @@ def fact_from_row(row: sqlite3.Row) -> Fact:
         contradicts=[], supersedes=[])
 
 
-def source_from_row(row: sqlite3.Row) -> Source:
+def source_from_row(row: Row) -> Source:
     """A ``sources`` row as a Source (its text, ``body``, stays in the row)."""
     published = DateSpec(start=date.fromisoformat(row["published_start"]),
                          end=date.fromisoformat(row["published_end"]),
@@ -104,14 +100,14 @@ def source_from_row(row: sqlite3.Row) -> Source:
         note=row["note"])
 
 
-def place_from_row(row: sqlite3.Row) -> Place:
+def place_from_row(row: Row) -> Place:
     return Place.model_construct(
         id=row["id"], name=row["name"], kind=PlaceKind(row["kind"]), parent=row["parent_id"],
         country=row["country"], governorate=row["governorate"], lat=row["lat"], lon=row["lon"],
         geonames_id=row["geonames_id"], names=[], note=None)
 
 
-def _review_item(row: sqlite3.Row) -> ReviewItem:
+def _review_item(row: Row) -> ReviewItem:
     return ReviewItem(row["id"], row["source_id"], row["place_id"], row["place_name"],
                       row["quote"], row["summary"], row["attribution"], bool(row["hedged"]),
                       DateSpec.model_validate_json(row["event"]), row["status"],
@@ -125,15 +121,14 @@ REVIEW_SELECT = (
 
 
 class Rows:
-    """Reads shared by the write connection (inside a change) and the read connection (history,
-    the queue, watches): the same SQL on either."""
+    """Reads shared by the writer (inside a change) and the answers' side (history, the queue,
+    watches): the same SQL on either, and on every engine."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    async def one(self, sql: str, params: Sequence[object] | JSON = ()) -> sqlite3.Row | None:
-        rows = list(await self.conn.execute_fetchall(sql, params))
-        return rows[0] if rows else None
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
+        return await self.db.fetchrow(sql, params)
 
     async def get_fact(self, guild: int, fact_id: str) -> StoredFact | None:
         """A fact the server can see or has retired; None for unknown ids and other servers'."""
@@ -155,7 +150,7 @@ class Rows:
         return StoredSource(source_from_row(row), row["body"], row["guild_id"])
 
     async def source_ids(self, guild: int) -> list[str]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT id FROM sources WHERE guild_id IN (0, ?) ORDER BY published_start, id",
             (guild,))
         return [str(r[0]) for r in rows]
@@ -170,13 +165,13 @@ class Rows:
     async def has_name(self, guild: int, place_id: str, name: str) -> bool:
         """Whether the place already goes by this name here (shared or own, ignoring case)."""
         return await self.one(
-            "SELECT 1 FROM place_names WHERE name = ? COLLATE NOCASE AND place_id = ? "
+            "SELECT 1 FROM place_names WHERE lower(name) = lower(?) AND place_id = ? "
             "AND guild_id IN (0, ?)", (name, place_id, guild)) is not None
 
     async def own_name(self, guild: int, name: str) -> tuple[str, str] | None:
         """(place id, the name as stored) of a name this server added, ignoring case."""
         row = await self.one("SELECT place_id, name FROM place_names WHERE guild_id = ? "
-                             "AND name = ? COLLATE NOCASE", (guild, name))
+                             "AND lower(name) = lower(?)", (guild, name))
         return (str(row["place_id"]), str(row["name"])) if row else None
 
     async def subject_state(self, guild: int, subject: str) -> JSON | None:
@@ -200,26 +195,26 @@ class Rows:
 
     # -------------------------------------------------------------------------- a server's layer
     async def own_sources(self, guild: int) -> list[StoredSource]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT * FROM sources WHERE guild_id = ? ORDER BY rowid", (guild,))
         return [StoredSource(source_from_row(r), r["body"], guild) for r in rows]
 
     async def own_places(self, guild: int) -> list[Place]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT * FROM places WHERE guild_id = ? ORDER BY rowid", (guild,))
         return [place_from_row(r) for r in rows]
 
     async def own_names(self, guild: int) -> list[tuple[str, str]]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT place_id, name FROM place_names WHERE guild_id = ? ORDER BY place_id, name",
             (guild,))
         return [(str(p), str(n)) for p, n in rows]
 
     async def own_facts(self, guild: int) -> list[tuple[Fact, bool]]:
         """The server's own facts with their links, and whether each is live."""
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT * FROM facts WHERE guild_id = ? ORDER BY rowid", (guild,))
-        links = await self.conn.execute_fetchall(
+        links = await self.db.fetch(
             "SELECT l.fact_id, l.other_id, l.kind FROM fact_links l JOIN facts f "
             "ON f.id = l.fact_id WHERE f.guild_id = ? ORDER BY l.fact_id, l.kind, l.other_id",
             (guild,))
@@ -233,7 +228,7 @@ class Rows:
 
     async def hidden_shared(self, guild: int) -> list[str]:
         """The shared facts the server retired for itself."""
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT h.fact_id FROM fact_hidden h JOIN facts f ON f.id = h.fact_id "
             "WHERE h.guild_id = ? AND f.guild_id = 0 ORDER BY h.fact_id", (guild,))
         return [str(r[0]) for r in rows]
@@ -241,8 +236,9 @@ class Rows:
     async def visible_facts(self, guild: int) -> list[tuple[FactView, float | None, float | None]]:
         """Every fact the server sees, as answers show them, oldest event first, with its
         place's coordinates."""
-        rows = await self.conn.execute_fetchall(
-            f"SELECT {FACT_FIELDS}, p.lat AS p_lat, p.lon AS p_lon FROM facts f {FACT_JOINS} "
+        rows = await self.db.fetch(
+            f"SELECT {fact_fields(self.db.dialect)}, p.lat AS p_lat, p.lon AS p_lon "
+            f"FROM facts f {FACT_JOINS} "
             f"WHERE {VISIBLE} ORDER BY f.sort_date, f.as_of, f.place_id, f.position, f.id",
             {"guild": guild})
         view = FactViews()
@@ -251,13 +247,13 @@ class Rows:
     # -------------------------------------------------------------------------- the change log
     async def history(self, guild: int, subject: str, limit: int = 50) -> list[Change]:
         """The subject's changes in this server, oldest first."""
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT * FROM (SELECT * FROM changes WHERE guild_id = ? AND subject = ? "
             "ORDER BY id DESC LIMIT ?) ORDER BY id", (guild, subject, limit))
         return [_change(r) for r in rows]
 
     async def recent_changes(self, guild: int, limit: int = 20) -> list[Change]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT * FROM changes WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild, limit))
         return [_change(r) for r in rows]
 
@@ -278,13 +274,13 @@ class Rows:
 
     # -------------------------------------------------------------------------- the review queue
     async def review_items(self, guild: int, limit: int = 25) -> list[ReviewItem]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             f"{REVIEW_SELECT} AND c.state = 'pending' ORDER BY c.id LIMIT :n",
             {"g": guild, "n": limit})
         return [_review_item(r) for r in rows]
 
     async def count_pending(self, guild: int) -> int:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT count(*) FROM candidates WHERE guild_id = ? AND state = 'pending'", (guild,))
         return int(next(iter(rows))[0])
 
@@ -294,7 +290,7 @@ class Rows:
 
     # -------------------------------------------------------------------------- watches, mod-log
     async def watches(self, guild: int) -> list[Watch]:
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT w.channel_id, w.place_id, p.name FROM watches w JOIN places p "
             "ON p.id = w.place_id WHERE w.guild_id = ? ORDER BY p.name, w.channel_id", (guild,))
         return [Watch(int(c), str(p), str(n)) for c, p, n in rows]
@@ -305,7 +301,7 @@ class Rows:
         if not ids:
             return {}
         marks = ", ".join("?" * len(ids))
-        rows = await self.conn.execute_fetchall(
+        rows = await self.db.fetch(
             f"SELECT channel_id, place_id FROM watches WHERE guild_id = ? AND place_id IN "
             f"({marks}) ORDER BY channel_id, place_id", (guild, *ids))
         found: dict[int, list[str]] = {}
@@ -314,7 +310,7 @@ class Rows:
         return found
 
     async def count_watches(self, guild: int) -> int:
-        rows = await self.conn.execute_fetchall("SELECT count(*) FROM watches WHERE guild_id = ?",
+        rows = await self.db.fetch("SELECT count(*) FROM watches WHERE guild_id = ?",
                                                 (guild,))
         return int(next(iter(rows))[0])
 
@@ -324,73 +320,45 @@ class Rows:
         return int(row[0]) if row and row[0] is not None else None
 
 
-class SqliteWriter(Rows):
-    """The write connection. ``transaction()`` is the unit of a change: one at a time (a lock),
-    ``BEGIN IMMEDIATE`` so the write lock is taken up front, rolled back on any error, and SQLite's
-    errors about the file (disk full, read-only) raised as one-line ``StoreError``s."""
+class SqlWriter(Rows):
+    """The writer. ``transaction()`` is the unit of a change: one at a time in this process (a
+    lock; each engine also serialises writers across processes), all or nothing, and the
+    engine's errors about the store itself raised as one-line ``StoreError``s."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn)
-        self.path = path
-        self._lock = asyncio.Lock()
-
-    @classmethod
-    async def open(cls, path: Path) -> SqliteWriter:
-        conn = await connect(path)
-        try:
-            with translated(path):
-                await conn.execute("PRAGMA synchronous = FULL")
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn, path)
+    def __init__(self, db: Database, close: Callable[[], Awaitable[None]] | None = None,
+                 lock: asyncio.Lock | None = None) -> None:
+        super().__init__(db)
+        self._close = close
+        self._lock = lock or asyncio.Lock()
 
     async def close(self) -> None:
-        await self.conn.close()
+        if self._close is not None:
+            await self._close()
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteWriter]:
-        async with self._lock:
-            with translated(self.path):
-                await self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self
-                except BaseException:
-                    # SQLite may already have rolled back (a full disk does): nothing to undo then
-                    with contextlib.suppress(sqlite3.Error):
-                        await self.conn.execute("ROLLBACK")
-                    raise
-                try:
-                    await self.conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await self.conn.execute("ROLLBACK")
-                    raise
+    async def transaction(self) -> AsyncIterator[SqlWriter]:
+        async with self._lock, self.db.transaction() as tx:
+            yield SqlWriter(tx, lock=self._lock)
 
     @contextlib.asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[SqliteWriter]:
+    async def snapshot(self) -> AsyncIterator[SqlWriter]:
         """A read transaction under the write lock: every section of an export comes from one
         state of the store, even while the bot writes, and no export collides with a change."""
-        async with self._lock:
-            with translated(self.path):
-                await self.conn.execute("BEGIN")
-                try:
-                    yield self
-                finally:
-                    await self.conn.execute("COMMIT")
+        async with self._lock, self.db.snapshot() as tx:
+            yield SqlWriter(tx, lock=self._lock)
 
     # -------------------------------------------------------------------------- the change log
     async def log(self, guild: int, actor: int, action: str, subject: str, before: JSON | None,
                   after: JSON | None, reverts: int | None = None) -> Change:
         at = now()
-        cursor = await self.conn.execute(
+        row = await self.db.fetchrow(
             "INSERT INTO changes(guild_id, at, actor, action, subject, before, after, reverts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (guild, at, actor, action, subject,
              json.dumps(before, ensure_ascii=False) if before is not None else None,
              json.dumps(after, ensure_ascii=False) if after is not None else None, reverts))
-        assert cursor.lastrowid is not None
-        return Change(cursor.lastrowid, guild, at, actor, action, subject, before, after,
+        assert row is not None
+        return Change(int(row[0]), guild, at, actor, action, subject, before, after,
                       reverts)
 
     async def _free_id(self, table: str, base: str) -> str:
@@ -412,7 +380,7 @@ class SqliteWriter(Rows):
         """Write a server's own fact under a new id (``m<hex>``; ``fact.id`` is ignored)."""
         fact = fact.model_copy(update={"id": await self._free_id("facts", "m")})
         marks = ", ".join("?" * len(FACT_COLUMNS.split(", ")))
-        await self.conn.execute(
+        await self.db.execute(
             f"INSERT INTO facts({FACT_COLUMNS}) VALUES ({marks})",
             fact_row(fact, source.source, guild_id=guild, origin="added", created_at=now(),
                      created_by=actor, position=self._position(fact, source)))
@@ -426,7 +394,7 @@ class SqliteWriter(Rows):
                                             position=self._position(fact, source)), strict=True))
         keep = {"id", "guild_id", "origin", "created_at", "created_by"}
         sets = ", ".join(f"{c} = :{c}" for c in columns if c not in keep)
-        await self.conn.execute(f"UPDATE facts SET {sets} WHERE id = :id AND guild_id <> 0",
+        await self.db.execute(f"UPDATE facts SET {sets} WHERE id = :id AND guild_id <> 0",
                                 values)
 
     async def set_fact_live(self, guild: int, stored: StoredFact, live: bool) -> None:
@@ -434,38 +402,40 @@ class SqliteWriter(Rows):
         this server only), the server's own fact through its ``retired`` flag."""
         if stored.shared:
             if live:
-                await self.conn.execute(
+                await self.db.execute(
                     "DELETE FROM fact_hidden WHERE guild_id = ? AND fact_id = ?",
                     (guild, stored.fact.id))
             else:
-                await self.conn.execute(
-                    "INSERT OR IGNORE INTO fact_hidden(guild_id, fact_id) VALUES (?, ?)",
+                await self.db.execute(
+                    "INSERT INTO fact_hidden(guild_id, fact_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     (guild, stored.fact.id))
         else:
-            await self.conn.execute("UPDATE facts SET retired = ? WHERE id = ? AND guild_id = ?",
+            await self.db.execute("UPDATE facts SET retired = ? WHERE id = ? AND guild_id = ?",
                                     (int(not live), stored.fact.id, guild))
 
     async def set_retired(self, guild: int, fact_ids: Sequence[str]) -> None:
-        await self.conn.executemany("UPDATE facts SET retired = 1 WHERE id = ? AND guild_id = ?",
+        await self.db.executemany("UPDATE facts SET retired = 1 WHERE id = ? AND guild_id = ?",
                                     [(f, guild) for f in fact_ids])
 
     async def copy_links(self, from_id: str, to_id: str) -> None:
         """The copy says what the original said about other reports ("contradicts ...")."""
-        await self.conn.execute("INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) "
-                                "SELECT ?, other_id, kind FROM fact_links WHERE fact_id = ?",
+        await self.db.execute("INSERT INTO fact_links(fact_id, other_id, kind) "
+                             "SELECT ?, other_id, kind FROM fact_links WHERE fact_id = ? "
+                             "ON CONFLICT DO NOTHING",
                                 (to_id, from_id))
 
     async def add_links(self, links: Iterable[tuple[str, str, str]]) -> None:
-        await self.conn.executemany("INSERT OR IGNORE INTO fact_links(fact_id, other_id, kind) "
-                                    "VALUES (?, ?, ?)", list(links))
+        await self.db.executemany("INSERT INTO fact_links(fact_id, other_id, kind) "
+                                  "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", list(links))
 
     # -------------------------------------------------------------------------- names, places, sources
     async def insert_name(self, guild: int, place_id: str, name: str) -> None:
-        await self.conn.execute("INSERT OR IGNORE INTO place_names(place_id, name, guild_id, "
-                                "origin) VALUES (?, ?, ?, 'added')", (place_id, name, guild))
+        await self.db.execute("INSERT INTO place_names(place_id, name, guild_id, origin) "
+                              "VALUES (?, ?, ?, 'added') ON CONFLICT DO NOTHING",
+                              (place_id, name, guild))
 
     async def delete_name(self, guild: int, place_id: str, name: str) -> None:
-        await self.conn.execute("DELETE FROM place_names WHERE place_id = ? AND name = ? "
+        await self.db.execute("DELETE FROM place_names WHERE place_id = ? AND name = ? "
                                 "AND guild_id = ?", (place_id, name, guild))
 
     async def insert_place(self, guild: int, place: Place) -> str:
@@ -473,7 +443,7 @@ class SqliteWriter(Rows):
         # "_" keeps added ids apart from curated ones (hyphenated slugs), so that a place curated
         # later under the same name never collides with one a server added
         place_id = await self._free_id("places", f"{slug(place.name)}_")
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO places(id, guild_id, origin, name, kind, parent_id, country, "
             "governorate, lat, lon, geonames_id) VALUES (?, ?, 'added', ?, ?, ?, ?, ?, ?, ?, ?)",
             (place_id, guild, place.name, place.kind.value, place.parent, place.country,
@@ -486,7 +456,7 @@ class SqliteWriter(Rows):
         assert pub.start is not None and pub.end is not None
         source_id = await self._free_id("sources",
                                         f"{pub.start.isoformat()}-{slug(source.outlet)}-")
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO sources(id, guild_id, origin, outlet, title, author, url, genre, "
             "published_start, published_end, published_precision, published_basis, "
             "published_note, sha256, body, note) "
@@ -508,12 +478,12 @@ class SqliteWriter(Rows):
         """Remove a server's place or source with what only pointed at it and is already dead
         there (retired own facts, decided candidates), whose every version stays in the log."""
         column = "place_id" if kind == "place" else "source_id"
-        await self.conn.execute(f"DELETE FROM candidates WHERE {column} = ? AND guild_id = ?",
+        await self.db.execute(f"DELETE FROM candidates WHERE {column} = ? AND guild_id = ?",
                                 (key, guild))
-        await self.conn.execute(
+        await self.db.execute(
             f"DELETE FROM facts WHERE {column} = ? AND guild_id = ? AND retired = 1", (key, guild))
         table = "places" if kind == "place" else "sources"
-        await self.conn.execute(f"DELETE FROM {table} WHERE id = ? AND guild_id = ?", (key, guild))
+        await self.db.execute(f"DELETE FROM {table} WHERE id = ? AND guild_id = ?", (key, guild))
 
     # -------------------------------------------------------------------------- review queue
     async def queue(self, guild: int, actor: int, source_id: str,
@@ -521,7 +491,7 @@ class SqliteWriter(Rows):
         """Queue proposed facts (``place_id``, ``quote``, ``position``, ``summary``,
         ``attribution``, ``hedged``, ``hints``, ``event``, ``status``) for review."""
         at = now()
-        await self.conn.executemany(
+        await self.db.executemany(
             "INSERT INTO candidates(guild_id, source_id, place_id, quote, position, summary, "
             "attribution, hedged, hints, event, status, created_at, created_by) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -532,25 +502,24 @@ class SqliteWriter(Rows):
 
     async def decide(self, item_id: int, actor: int, state: ReviewState,
                      fact_id: str | None = None) -> None:
-        await self.conn.execute(
+        await self.db.execute(
             "UPDATE candidates SET state = ?, decided_at = ?, decided_by = ?, fact_id = ? "
             "WHERE id = ?", (state.value, now(), actor, fact_id, item_id))
 
     # -------------------------------------------------------------------------- watches, mod-log
     async def add_watch(self, guild: int, channel_id: int, place_id: str, actor: int) -> bool:
-        cursor = await self.conn.execute(
-            "INSERT OR IGNORE INTO watches(guild_id, channel_id, place_id, created_by, "
-            "created_at) VALUES (?, ?, ?, ?, ?)", (guild, channel_id, place_id, actor, now()))
-        return cursor.rowcount == 1
+        return await self.db.execute(
+            "INSERT INTO watches(guild_id, channel_id, place_id, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (guild, channel_id, place_id, actor, now())) == 1
 
     async def remove_watch(self, guild: int, channel_id: int, place_id: str) -> bool:
-        cursor = await self.conn.execute(
+        return await self.db.execute(
             "DELETE FROM watches WHERE guild_id = ? AND channel_id = ? AND place_id = ?",
-            (guild, channel_id, place_id))
-        return cursor.rowcount == 1
+            (guild, channel_id, place_id)) == 1
 
     async def set_modlog_channel(self, guild: int, channel_id: int | None) -> None:
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO guild_settings(guild_id, modlog_channel) VALUES (?, ?) "
             "ON CONFLICT(guild_id) DO UPDATE SET modlog_channel = excluded.modlog_channel",
             (guild, channel_id))

@@ -1,0 +1,93 @@
+"""``SqlStore``: the answers' reads (``bot.store.base.Store``) over any ``Database``, written once.
+
+Each engine's store (``bot.store.sqlite.SqliteStore``, ``bot.store.postgres.PostgresStore``)
+subclasses it with what only that engine can do: open and migrate, full-text search, stream the
+resolver's names, and open a writer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+
+from bot.domain.model import FactView, PlaceCounts, PlaceRef, SourceRef
+from bot.domain.search import SearchTerms
+from bot.resolve import NameEntry
+from bot.store import queries
+from bot.store.sql import Database
+from bot.store.writes import Rows, SqlWriter
+
+
+class SqlStore(ABC):
+    """The store's reads; each engine implements the abstract methods."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._records = Rows(db)
+
+    @property
+    def records(self) -> Rows:
+        """Moderation's reads on the answers' connections, which see each change once it is
+        committed and never a half-made one."""
+        return self._records
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the store is, for messages: a file, or a database URL without its password."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def open_writer(self) -> SqlWriter: ...
+
+    @abstractmethod
+    async def search_facts(self, terms: SearchTerms, guild: int,
+                           limit: int) -> list[tuple[FactView, str]]:
+        """Full-text search: each engine has its own index."""
+
+    @abstractmethod
+    def name_entries(self, guild: int) -> Iterator[NameEntry]:
+        """Blocking, for a worker thread: each engine streams the rows its own way."""
+
+    async def latest_facts(self, place_ids: Sequence[str], guild: int,
+                           limit: int) -> list[FactView]:
+        return await queries.latest_facts(self.db, place_ids, guild, limit)
+
+    async def timeline_facts(self, place_ids: Sequence[str], guild: int,
+                             limit: int) -> list[FactView]:
+        return await queries.timeline_facts(self.db, place_ids, guild, limit)
+
+    async def count_facts(self, place_ids: Sequence[str], guild: int) -> int:
+        return await queries.count_facts(self.db, place_ids, guild)
+
+    async def places_by_ids(self, ids: Sequence[str], guild: int) -> list[PlaceRef]:
+        return await queries.places_by_ids(self.db, ids, guild)
+
+    async def place_by_id(self, place_id: str, guild: int) -> PlaceRef | None:
+        return await queries.place_by_id(self.db, place_id, guild)
+
+    async def child_places(self) -> dict[str, list[str]]:
+        return await queries.child_places(self.db)
+
+    async def has_own_names(self, guild: int) -> bool:
+        return await queries.has_own_names(self.db, guild)
+
+    async def false_friends(self) -> list[tuple[str, str, str | None]]:
+        return await queries.false_friends(self.db)
+
+    async def places_with_facts(self, guild: int) -> list[PlaceCounts]:
+        return await queries.places_with_facts(self.db, guild)
+
+    async def sources(self, guild: int) -> list[tuple[SourceRef, int]]:
+        return await queries.sources(self.db, guild)
+
+    async def source_places(self, source_id: str, guild: int) -> list[str]:
+        return await queries.source_places(self.db, source_id, guild)
+
+    async def get_meta(self, key: str) -> str | None:
+        return await queries.get_meta(self.db, key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await queries.set_meta(self.db, key, value)
