@@ -79,8 +79,10 @@ async def running(settings: Settings, *, today: Callable[[], date] = date.today,
         await runtime.close()
 
 
-async def open_at(path: Path, *, today: Callable[[], date] = date.today,
+async def open_at(where: Path | str, *, today: Callable[[], date] = date.today,
                   **overrides: object) -> Runtime:
-    """A runtime over an existing store file, with other settings from the environment: what the
-    tests and benchmarks open (they build their stores themselves)."""
-    return await open_runtime(load_settings(database=path, **overrides), today=today, build=False)
+    """A runtime over an existing store (a file, or a database URL), with other settings from the
+    environment: what the tests and benchmarks open (they build their stores themselves)."""
+    store = {"database_url": where} if isinstance(where, str) else {"database": where,
+                                                                     "database_url": None}
+    return await open_runtime(load_settings(**store, **overrides), today=today, build=False)

@@ -1,25 +1,35 @@
-"""Shared fixtures: stores built into temporary directories from the shipped seeds and either the
-shipped curation (``data/``) or the small fixture set in ``tests/fixtures/data``; and a bot
-connected to the fake Discord server (``server``, which a module may override)."""
+"""Shared fixtures: stores built from the shipped seeds and either the shipped curation (``data/``)
+or the small fixture set in ``tests/fixtures/data``; and a bot connected to the fake Discord server
+(``server``, which a module may override).
+
+``engine``, ``shipped``, ``store`` and ``bot`` run each test on both engines: an SQLite file copied
+into the test's directory, and a PostgreSQL database copied from a template on the throwaway
+server of ``tests/pgserver.py`` (skipped with one line when PostgreSQL is not installed, a failure
+under ``CI=true``). ``fixture_store`` and ``shipped_store`` are the SQLite files, for the tests of
+what only SQLite has (its files, backups, pragmas)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakediscord import FakeDiscord, fake_discord, running_bot
+from pgserver import PgServer, pg_server  # noqa: F401 - the fixture, for every test module
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, StoreLocation, load_settings
 from bot.discord.app import SitrepBot, create_bot
 from bot.engine import Engine
 from bot.runtime import open_at, open_runtime
-from bot.store.stores import build_store
+from bot.store import contents
+from bot.store.sqlstore import SqlStore
+from bot.store.stores import build_store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -51,11 +61,92 @@ def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of what only SQLite has (its file, "
+                            "its pragmas); not run on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL half of tests marked ``sqlite_only``."""
+    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).values()]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+StoreAt = Path | str
+"""Where a test's store is: an SQLite file, or a PostgreSQL URL."""
+_names = itertools.count()
+
+
+def _template(server: PgServer, name: str, data: Path) -> str:
+    """A PostgreSQL database built once per session, for per-test copies."""
+    url = server.create_database(name)
+    asyncio.run(build_store(load_settings(database_url=url).store, SEEDS, data))
+    return name
+
+
+@pytest.fixture(scope="session")
+def pg_fixture_template(request: pytest.FixtureRequest) -> str:
+    return _template(request.getfixturevalue("pg_server"), "tpl_fixture", FIXTURE_DATA)
+
+
+@pytest.fixture(scope="session")
+def pg_shipped_template(request: pytest.FixtureRequest) -> str:
+    return _template(request.getfixturevalue("pg_server"), "tpl_shipped", DATA)
+
+
+def store_copy(request: pytest.FixtureRequest, kind: str, data: str,
+               tmp_path: Path) -> Iterator[StoreAt]:
+    """A store of the test's own on the engine ``kind``, from the ``data`` set ("fixture" or
+    "shipped"), dropped after the test."""
+    if kind == "sqlite":
+        copy = tmp_path / f"{data}-{next(_names)}.db"
+        shutil.copy(request.getfixturevalue(f"{data}_store"), copy)
+        yield copy
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue(f"pg_{data}_template")
+    name = f"t{next(_names)}_{data}"
+    url = server.create_database(name, template=template)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture(params=ENGINES)
+def fixture_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreAt]:
+    yield from store_copy(request, request.param, "fixture", tmp_path)
+
+
+@pytest.fixture(params=ENGINES)
+def shipped_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreAt]:
+    yield from store_copy(request, request.param, "shipped", tmp_path)
+
+
+def location(where: StoreAt) -> StoreLocation:
+    return load_settings(database_url=where).store if isinstance(where, str) else \
+        StoreLocation.sqlite(where)
+
+
+async def store_summary(where: StoreAt | SqlStore) -> dict[str, tuple[int, str]]:
+    """Every table's row count and digest (``bot.store.contents``), on either engine: equal
+    summaries mean an unchanged store."""
+    if isinstance(where, SqlStore):
+        return await contents.summary(where.db)
+    store = await open_store(location(where))
+    try:
+        return await contents.summary(store.db)
+    finally:
+        await store.close()
+
+
 @contextlib.asynccontextmanager
-async def _engine(db: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    copy = tmp_path / "engine.db"
-    shutil.copy(db, copy)
-    rt = await open_at(copy, today=lambda: TODAY)
+async def _engine(where: StoreAt) -> AsyncIterator[Engine]:
+    rt = await open_at(where, today=lambda: TODAY)
     try:
         yield rt.engine
     finally:
@@ -63,14 +154,14 @@ async def _engine(db: Path, tmp_path: Path) -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
-async def engine(fixture_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    async with _engine(fixture_store, tmp_path) as eng:
+async def engine(fixture_copy: StoreAt) -> AsyncIterator[Engine]:
+    async with _engine(fixture_copy) as eng:
         yield eng
 
 
 @pytest.fixture
-async def shipped(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    async with _engine(shipped_store, tmp_path) as eng:
+async def shipped(shipped_copy: StoreAt) -> AsyncIterator[Engine]:
+    async with _engine(shipped_copy) as eng:
         yield eng
 
 
@@ -80,17 +171,17 @@ async def shipped(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
 TOKEN = "MTIzNDU2.fake-SECRET-token-value"
 
 
-def settings_for(db: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"discord_token": TOKEN, "database": db, "user_rate": 1000,
+def settings_for(db: StoreAt, **overrides: Any) -> Settings:
+    where = {"database_url": db} if isinstance(db, str) else {"database": db}
+    values: dict[str, Any] = {"discord_token": TOKEN, **where, "user_rate": 1000,
                               "same_answer_seconds": 0, **overrides}
     return load_settings(**values)
 
 
 @pytest.fixture
-async def store(shipped_store: Path, tmp_path: Path) -> Path:
-    db = tmp_path / "bot.db"
-    shutil.copy(shipped_store, db)
-    return db
+async def store(shipped_copy: StoreAt) -> StoreAt:
+    """The bot's store: the shipped data, on each engine."""
+    return shipped_copy
 
 
 @pytest.fixture
@@ -101,14 +192,14 @@ async def server() -> AsyncIterator[FakeDiscord]:
         assert srv.errors == []
 
 
-async def start(server: FakeDiscord, store: Path, **overrides: Any) -> SitrepBot:
+async def start(server: FakeDiscord, store: StoreAt, **overrides: Any) -> SitrepBot:
     settings = settings_for(store, **overrides)
     runtime = await open_runtime(settings, today=lambda: TODAY, build=False)
     return create_bot(settings, runtime)
 
 
 @pytest.fixture
-async def bot(server: FakeDiscord, store: Path) -> AsyncIterator[SitrepBot]:
+async def bot(server: FakeDiscord, store: StoreAt) -> AsyncIterator[SitrepBot]:
     b = await start(server, store)
     try:
         async with running_bot(server, b, TOKEN) as running:

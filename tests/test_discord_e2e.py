@@ -17,7 +17,8 @@ import pytest
 from fakediscord import FakeDiscord, running_bot
 
 from bot.discord.app import SitrepBot, run_bot
-from tests.conftest import TOKEN, settings_for, start
+from bot.store.stores import open_store, store_health
+from tests.conftest import TOKEN, StoreAt, location, settings_for, start
 
 MESSAGES = r"/channels/\d+/messages"
 JSON = dict[str, Any]
@@ -174,16 +175,19 @@ async def test_answers_after_gateway_disconnect_and_resume(server: FakeDiscord,
     assert server.identify_count == 1
 
 
-async def test_500_facts_stay_within_limits(server: FakeDiscord, store: Path) -> None:
-    with sqlite3.connect(store) as conn:
-        conn.executemany(
+async def test_500_facts_stay_within_limits(server: FakeDiscord, store: StoreAt) -> None:
+    bulk = await open_store(location(store))
+    try:
+        await bulk.db.executemany(
             "INSERT INTO facts(id, guild_id, origin, place_id, source_id, quote, summary, hedged, "
             "modality, event_start, event_end, event_precision, event_qualifier, event_basis, "
-            "sort_date, as_of, rank, created_at, status) VALUES (?1, 0, 'added', 'ramadi', "
-            "'004_16783dbdafc97e8b', ?2, ?3, 1, 'reported', ?4, ?4, 'day', 'on', 'stated', ?4, "
+            "sort_date, as_of, rank, created_at, status) VALUES (?, 0, 'added', 'ramadi', "
+            "'004_16783dbdafc97e8b', ?, ?, 1, 'reported', ?, ?, 'day', 'on', 'stated', ?, "
             "'2019-07-09', 'normal', '2026-01-01', 'contested')",
-            [(f"bulk-{i}", "q" * 500, ("@everyone **x** " * 30)[:300],
-              f"2019-0{1 + i % 6}-{1 + i % 28:02d}") for i in range(500)])
+            [(f"bulk-{i}", "q" * 500, ("@everyone **x** " * 30)[:300], day, day, day)
+             for i in range(500) for day in [f"2019-0{1 + i % 6}-{1 + i % 28:02d}"]])
+    finally:
+        await bulk.close()
     b = await start(server, store)
     try:
         async with running_bot(server, b, TOKEN):
@@ -291,12 +295,14 @@ async def test_commands_log_one_line_and_never_the_token(server: FakeDiscord, st
 
 
 async def test_sigterm_closes_gateway_and_store_and_returns_0(server: FakeDiscord,
-                                                              store: Path) -> None:
+                                                              store: StoreAt) -> None:
     settings = settings_for(store)
     task = asyncio.create_task(run_bot(settings))
     await server.wait_until(lambda: server.identify_count >= 1, timeout=10, what="IDENTIFY")
     await asyncio.sleep(0.2)
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, timeout=5) == 0
-    with sqlite3.connect(store) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if isinstance(store, Path):
+        with sqlite3.connect(store) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert await store_health(location(store)) is None

@@ -4,9 +4,7 @@ change; nobody else can change anything; servers never see each other's data."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 from fakediscord import FakeDiscord, fake_discord, running_bot
 
 from bot.discord.app import SitrepBot
-from tests.conftest import ROOT, TOKEN, start
+from tests.conftest import ROOT, TOKEN, StoreAt, start, store_summary
 from tests.test_discord_e2e import embed_text
 
 JSON = dict[str, Any]
@@ -70,10 +68,9 @@ async def timeline_text(server: FakeDiscord, place: str, channel: int | None = N
     return " ".join(pages)
 
 
-def store_digest(db: Path) -> str:
-    """Everything in the store, as SQL: equal digests mean an unchanged store."""
-    with sqlite3.connect(db) as conn:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+async def store_digest(db: StoreAt) -> dict[str, tuple[int, str]]:
+    """Everything in the store: equal digests mean an unchanged store."""
+    return await store_summary(db)
 
 
 def second_guild(server: FakeDiscord) -> tuple[int, int]:
@@ -151,7 +148,7 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(server: FakeDisc
                                                                 bot: SitrepBot,
                                                                 store: Path) -> None:
     source_id = await add_source(server)
-    before = store_digest(store)
+    before = await store_digest(store)
     for command, expected in [
         (f"!fact add place: Atlantis date: 2020-03-01 source: {source_id} summary: x y z",
          "Place: “Atlantis” is not a place"),
@@ -168,7 +165,7 @@ async def test_bad_input_gets_a_clear_reply_and_changes_nothing(server: FakeDisc
         reply = await say(server, command)
         assert expected in reply["content"], (command, reply["content"])
         assert len(reply["content"]) < 300
-    assert store_digest(store) == before
+    assert await store_digest(store) == before
 
 
 MODERATOR_COMMANDS = [
@@ -186,11 +183,11 @@ MODERATOR_COMMANDS = [
 
 async def test_a_member_is_refused_every_moderator_command_and_nothing_changes(
         server: FakeDiscord, bot: SitrepBot, store: Path) -> None:
-    before = store_digest(store)
+    before = await store_digest(store)
     for command in MODERATOR_COMMANDS:
         reply = await say(server, command, server.member_id)
         assert reply["content"] == "Only members with Manage Server can do that.", command
-    assert store_digest(store) == before
+    assert await store_digest(store) == before
     cog = bot.get_cog("Moderation")
     assert cog is not None
     prefix_names = {c.qualified_name.split()[0] for c in cog.walk_commands()}
@@ -212,7 +209,7 @@ async def test_the_bot_itself_refuses_slash_commands_from_members(store: Path) -
         b = await start(server, store)
         try:
             async with running_bot(server, b, TOKEN):
-                before = store_digest(store)
+                before = await store_digest(store)
                 for name, options, sub in [("undo", {}, ()), ("fact", {"fact_id": "mosul-liberated-004"},
                                                                ("retire",)),
                                            ("watch", {"place": "Mosul"}, ())]:
@@ -220,7 +217,7 @@ async def test_the_bot_itself_refuses_slash_commands_from_members(store: Path) -
                                                     server.member_id, name, options, sub)
                     assert rec.ephemeral
                     assert rec.content == "Only members with Manage Server can do that."
-                assert store_digest(store) == before
+                assert await store_digest(store) == before
         finally:
             await b.runtime.close()
 

@@ -4,13 +4,13 @@ document with problems is refused as a whole, listing every problem, with nothin
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import csv
 import io
 import json
 import re
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -36,7 +36,7 @@ from bot.store.exchange import (
     export_json,
     import_json,
 )
-from tests.conftest import DATA, SEEDS, TODAY
+from tests.conftest import DATA, SEEDS, TODAY, store_summary
 
 A, B = 111, 222
 MOD, IMPORTER = 5, 7
@@ -133,9 +133,6 @@ async def fresh(shipped_store: Path, tmp_path: Path) -> AsyncIterator[Engine]:
     await engine_rt.close()
 
 
-def dump(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return list(conn.iterdump())
 
 
 def roundtrip(doc: dict[str, Any]) -> dict[str, Any]:
@@ -390,10 +387,10 @@ async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
         {**fact, "id": layer.facts[1]},
     ]
     doc["hidden"] += [layer.facts[0], "no-such-fact", 5]
-    before = dump(fresh.store.path)
+    before = await store_summary(fresh.store)
     with pytest.raises(ImportProblems) as caught:
         await import_into(fresh, B, doc)
-    assert dump(fresh.store.path) == before
+    assert await store_summary(fresh.store) == before
     ingested = layer.ingested
     assert sorted(caught.value.problems) == sorted([
         "document: unknown key 'extra'",
@@ -427,17 +424,17 @@ async def test_a_document_with_problems_changes_nothing_and_lists_them_all(
 ])
 async def test_documents_of_another_kind_are_refused(fresh: Engine, doc: object,
                                                      problem: str) -> None:
-    before = dump(fresh.store.path)
+    before = await store_summary(fresh.store)
     with pytest.raises(ImportProblems) as caught:
         await import_into(fresh, B, doc)
     assert caught.value.problems == [problem]
-    assert dump(fresh.store.path) == before
+    assert await store_summary(fresh.store) == before
 
 
 async def test_a_failure_half_way_leaves_nothing_behind(
         mod: ModerationService, layer: Layer, fresh: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = roundtrip(await export_doc(mod.engine, A))
-    before = dump(fresh.store.path)
+    before = await store_summary(fresh.store)
 
     async def fail(*args: object) -> None:  # the last step: everything else is written by then
         raise RuntimeError("disk on fire")
@@ -445,7 +442,7 @@ async def test_a_failure_half_way_leaves_nothing_behind(
     monkeypatch.setattr(exchange, "_hide", fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await import_into(fresh, B, doc)
-    assert dump(fresh.store.path) == before
+    assert await store_summary(fresh.store) == before
     monkeypatch.undo()
     assert (await import_into(fresh, B, doc)).facts  # and the connection is usable again
 
@@ -508,14 +505,14 @@ def test_cli_import_lists_every_problem_and_fails(cli_store: Path, tmp_path: Pat
     bad["hidden"] = ["no-such-fact"]
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
-    before = dump(cli_store)
+    before = asyncio.run(store_summary(cli_store))
     assert main(["import", str(path), "--guild", str(A)]) == 1
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         f"{path}: fact f1: unknown place 'atlantis': neither in the file nor here",
         f"{path}: hidden no-such-fact: not a shared fact: only shared facts are hidden for a server"]
     assert "2 problem(s); nothing was imported." in captured.err
-    assert dump(cli_store) == before
+    assert asyncio.run(store_summary(cli_store)) == before
     path.write_text("{not json", encoding="utf-8")
     assert main(["import", str(path), "--guild", str(A)]) == 1
     assert "cannot read it as JSON" in capsys.readouterr().err

@@ -108,10 +108,18 @@ def _load() -> dict[str, dict[str, Any]]:
 
 
 async def test_every_front_end_prints_what_it_printed(shipped: Engine) -> None:
+    """On both engines, byte for byte; only searches may differ on PostgreSQL, whose ranking
+    (``ts_rank``) and snippets (``ts_headline``) are not FTS5's: there, the same number of facts
+    must match (README, "PostgreSQL")."""
     golden = _load()
     now = await record(shipped)
     assert list(now) == list(golden)
+    on_postgres = shipped.store.location.startswith("postgresql://")
     for name, expected in golden.items():
+        if on_postgres and (name.startswith("!search") or name.startswith("!find")):
+            assert json.loads(now[name]["json"])["message"] == \
+                json.loads(expected["json"])["message"], name
+            continue
         assert now[name]["json"] == expected["json"], name  # the contract, byte for byte
         assert now[name]["text"] == expected["text"], name
         assert now[name]["embeds"] == expected["embeds"], name

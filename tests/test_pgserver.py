@@ -19,7 +19,6 @@ import asyncpg
 import pgserver
 import pytest
 from pgserver import PgServer
-from pgserver import pg_server as pg_server  # drop once tests/conftest.py imports it: else a 2nd server
 
 TESTS = Path(__file__).resolve().parent
 

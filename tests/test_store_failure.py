@@ -42,6 +42,7 @@ async def _fill(service: ModerationService) -> None:
     await service.writer.db.conn.execute(f"PRAGMA max_page_count = {cap}")  # type: ignore[attr-defined]
 
 
+@pytest.mark.sqlite_only  # a full disk, simulated with SQLite's page cap
 async def test_a_full_disk_saves_nothing_and_says_so(shipped: Engine) -> None:
     service = await ModerationService.open(shipped)
     try:
@@ -70,6 +71,7 @@ async def test_a_full_disk_saves_nothing_and_says_so(shipped: Engine) -> None:
         await service.close()
 
 
+@pytest.mark.sqlite_only
 async def test_a_moderator_on_discord_is_told_nothing_was_saved(
         server: FakeDiscord, bot: SitrepBot, store: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="sitrep.errors")

@@ -249,7 +249,7 @@ class Rows:
         """The subject's changes in this server, oldest first."""
         rows = await self.db.fetch(
             "SELECT * FROM (SELECT * FROM changes WHERE guild_id = ? AND subject = ? "
-            "ORDER BY id DESC LIMIT ?) ORDER BY id", (guild, subject, limit))
+            "ORDER BY id DESC LIMIT ?) latest ORDER BY id", (guild, subject, limit))
         return [_change(r) for r in rows]
 
     async def recent_changes(self, guild: int, limit: int = 20) -> list[Change]:
