@@ -8,6 +8,7 @@ process must never be left hanging on an open connection after an error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine
+from bot.engine.follow import follow_changes
 from bot.services.moderation import ModerationService
 from bot.store.sqlstore import SqlStore
 from bot.store.stores import build_store, open_store, store_is_current
@@ -60,12 +62,20 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
         stack.push_async_callback(store.close)
         engine = await Engine.open(store, stale_after_days=settings.stale_after_days,
                                    today=today, prefix=settings.prefix)
+        follower = asyncio.create_task(follow_changes(engine), name="sitrep-follow")
+        stack.push_async_callback(_cancelled, follower)
         moderation = await ModerationService.open(engine, store)
         stack.push_async_callback(moderation.close)
     except BaseException:
         await stack.aclose()
         raise
     return Runtime(store, engine, moderation, stack)
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @contextlib.asynccontextmanager

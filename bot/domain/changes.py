@@ -46,9 +46,18 @@ class Change:
         return {s["place"] for s in (self.before, self.after) if s and s.get("place")}
 
     @property
+    def touches_names(self) -> bool:
+        """A change of the places or names a server's resolver knows."""
+        return subject_touches_names(self.subject)
+
+    @property
     def leaves_live_fact(self) -> bool:
         """A change after which its fact is live: the one a moderator may want to look at."""
         return self.kind == "fact" and bool(self.after and self.after.get("live"))
+
+
+def subject_touches_names(subject: str) -> bool:
+    return subject.split(":", 1)[0] in {"name", "place"}
 
 
 def fact_subject(fact_id: str) -> str:

@@ -374,7 +374,7 @@ class ModerationService:
             await self._revert(tx, guild, change)
             undone = await self._logged(tx, guild, actor, "undo", change.subject, current,
                                         reverts=change.id)
-        await self._done(guild, [undone], names=undone.kind in {"name", "place"})
+        await self._done(guild, [undone], names=undone.touches_names)
         return undone
 
     async def _revert(self, tx: Writer, guild: int, change: Change) -> None:

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
 from bot.store.base import StoreError
-from bot.store.db import connect, migrate, newer_store, schema_version, translated
+from bot.store.db import (
+    SqliteDatabase,
+    connect,
+    migrate,
+    newer_store,
+    schema_version,
+    translated,
+)
+from bot.store.queries import set_meta
 from bot.store.schema import SCHEMA_VERSION
 
 REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}
@@ -65,8 +74,9 @@ async def _check(path: Path) -> int:
 async def restore(source: Path, db_path: Path) -> int:
     """Replace the store's content with the backup at ``source``, then migrate; return the
     backup's schema version. Into a usable store, the copy goes through the backup API, safe
-    while the bot runs (restart it afterwards: it keeps its cached answers and resolver). A store
-    that cannot be opened (damaged, not a store) is replaced whole: that is what restore is for."""
+    while the bot runs, which then reloads its answers and names (``restored_at`` is a new
+    generation of the store: ``bot.engine.follow``). A store that cannot be opened (damaged,
+    not a store) is replaced whole: that is what restore is for."""
     if not source.exists():  # noqa: ASYNC240
         raise StoreError(f"there is no backup at {source}")
     version = await _check(source)
@@ -87,6 +97,9 @@ async def restore(source: Path, db_path: Path) -> int:
             with translated(db_path):
                 await src.backup(dest)
                 await migrate(dest)
+                # a new generation: running processes reload everything, not one server's part
+                await set_meta(SqliteDatabase(dest, db_path), "restored_at",
+                               datetime.now(UTC).isoformat())
     finally:
         await dest.close()
     return version

@@ -30,7 +30,8 @@ class StoreError(StoreFailure):
 
 
 class Store(Protocol):
-    """Reads the answers need. Implementations: ``bot.store.sqlite.SqliteStore``."""
+    """Reads the answers need. Implementations: ``bot.store.sqlite.SqliteStore`` and
+    ``bot.store.postgres.PostgresStore``, both on ``bot.store.sqlstore.SqlStore``."""
 
     @property
     def location(self) -> str:
@@ -92,6 +93,19 @@ class Store(Protocol):
     async def get_meta(self, key: str) -> str | None: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def change_mark(self) -> tuple[int, tuple[str | None, ...]]:
+        """The newest change's id and the store's generation (what builds and restores set)."""
+        ...
+
+    async def changes_after(self, change_id: int) -> list[tuple[int, str]]:
+        """(server, subject) of the changes logged after ``change_id``, oldest first."""
+        ...
+
+    async def wait_for_change(self) -> None:
+        """Return once the store may have changed, in this process or any other: soon after a
+        commit (within a second), and now and then regardless."""
+        ...
 
 
 class Records(Protocol):

@@ -36,6 +36,11 @@ WRITE_LOCK = 0x5177_7265
 SQLite's write lock serialises them, so a rule that reads then writes (copy-on-edit, undo) never
 races another process. Changes are rare; the lock costs nothing noticeable."""
 MIGRATE_LOCK = 0x5177_6D67
+CHANNEL = "sitrep_changes"
+"""The LISTEN/NOTIFY channel on which every commit is announced (delivered when it commits)."""
+CHANGE_POLL = 5.0
+"""Without a notice, look anyway this often: a change made by other tools (``pg_restore``) sends
+none, and a listening connection can be lost."""
 POOL_SIZE = 8
 CONNECT_TIMEOUT = 10.0
 
@@ -142,10 +147,12 @@ class PostgresConnection:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresConnection]:
+        """Also tells every listening process, on commit, that the store changed."""
         with translated(self.location):
             async with self.conn.transaction():
                 await self.conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
                 yield self
+                await self.conn.execute(f"NOTIFY {CHANNEL}")
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[PostgresConnection]:
@@ -276,6 +283,24 @@ class PostgresStore(SqlStore):
         self.pool = pool
         self.where = location
         self._loop = asyncio.get_running_loop()
+        self._listener: asyncpg.Connection | None = None
+        self._notified = asyncio.Event()
+
+    async def wait_for_change(self) -> None:
+        """A NOTIFY on ``CHANNEL`` wakes it at once; otherwise it returns every ``CHANGE_POLL``
+        seconds. The listening connection is (re)opened here, so a lost one heals itself."""
+        if self._listener is None or self._listener.is_closed():
+            self._listener = None
+            with contextlib.suppress(StoreError):
+                listener = await connect(self.where)
+                await listener.add_listener(CHANNEL, self._on_notice)
+                self._listener = listener
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._notified.wait(), CHANGE_POLL)
+        self._notified.clear()
+
+    def _on_notice(self, *_: object) -> None:
+        self._notified.set()
 
     @classmethod
     async def open(cls, location: StoreLocation) -> PostgresStore:
@@ -291,6 +316,8 @@ class PostgresStore(SqlStore):
         return str(self.where)
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
         await self.pool.close()
 
     async def open_writer(self) -> SqlWriter:

@@ -276,3 +276,23 @@ async def set_meta(db: Database, key: str, value: str) -> None:
     await db.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+GENERATION_KEYS = ("curated_digest", "built_at", "restored_at")
+"""Meta keys whose change means the shared layer or the whole store was replaced (a build, a
+restore): every process then reloads everything, not just one server's answers."""
+
+
+async def change_mark(db: Database) -> tuple[int, tuple[str | None, ...]]:
+    """Where the store is now: the newest change's id, and the generation keys."""
+    row = await db.fetchrow("SELECT coalesce(max(id), 0) FROM changes")
+    meta = {str(r[0]): str(r[1]) for r in await db.fetch(
+        "SELECT key, value FROM meta WHERE key IN (?, ?, ?)", GENERATION_KEYS)}
+    return (int(row[0]) if row else 0), tuple(meta.get(k) for k in GENERATION_KEYS)
+
+
+async def changes_after(db: Database, change_id: int) -> list[tuple[int, str]]:
+    """(server, subject) of every change logged after ``change_id``, oldest first."""
+    rows = await db.fetch("SELECT guild_id, subject FROM changes WHERE id > ? ORDER BY id",
+                          (change_id,))
+    return [(int(g), str(s)) for g, s in rows]

@@ -7,6 +7,7 @@ only the methods of the protocol.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,10 @@ from bot.store.sql import Database
 from bot.store.sqlstore import SqlStore
 from bot.store.writes import SqlWriter
 
+CHANGE_POLL = 0.25
+"""How often to look for other processes' commits: ``PRAGMA data_version`` reads no page, only
+the file's change counter in shared memory, so four looks a second cost nothing."""
+
 
 class SqliteStore(SqlStore):
     """One SQLite store file, opened and migrated to the current schema."""
@@ -42,6 +47,22 @@ class SqliteStore(SqlStore):
         super().__init__(SqliteDatabase(conn, path))
         self.conn = conn
         self.path = path
+        self._data_version: int | None = None
+
+    async def _version(self) -> int:
+        row = await self.db.fetchrow("PRAGMA data_version")
+        assert row is not None
+        return int(row[0])
+
+    async def wait_for_change(self) -> None:
+        """``PRAGMA data_version`` changes when any other connection, in this process or
+        another, commits to the file (a restore through the backup API included)."""
+        if self._data_version is None:
+            self._data_version = await self._version()
+        # polling is the point: SQLite has no notification another process could send
+        while (version := await self._version()) == self._data_version:  # noqa: ASYNC110
+            await asyncio.sleep(CHANGE_POLL)
+        self._data_version = version
 
     async def open_writer(self) -> SqlWriter:
         """The write connection runs with ``synchronous=FULL``: a commit a moderator was told

@@ -51,6 +51,16 @@ class SqlStore(ABC):
     def name_entries(self, guild: int) -> Iterator[NameEntry]:
         """Blocking, for a worker thread: each engine streams the rows its own way."""
 
+    @abstractmethod
+    async def wait_for_change(self) -> None:
+        """Each engine learns of other processes' commits its own way."""
+
+    async def change_mark(self) -> tuple[int, tuple[str | None, ...]]:
+        return await queries.change_mark(self.db)
+
+    async def changes_after(self, change_id: int) -> list[tuple[int, str]]:
+        return await queries.changes_after(self.db, change_id)
+
     async def latest_facts(self, place_ids: Sequence[str], guild: int,
                            limit: int) -> list[FactView]:
         return await queries.latest_facts(self.db, place_ids, guild, limit)
