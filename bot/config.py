@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     _location: StoreLocation = PrivateAttr()
     data_dir: Path = PROJECT_ROOT / "data"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
+    query_budget: float = Field(default=2.0, gt=0, le=60)
+    """Seconds an answer's query may take before the store stops it ("too many matches")."""
     prefix: str = Field(default="!", min_length=1, max_length=5)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     stale_after_days: int = Field(default=365, ge=1)

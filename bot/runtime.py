@@ -58,7 +58,7 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
     try:
         if build:
             await ensure_store(settings, quiet=quiet)
-        store = await open_store(settings.store)
+        store = await open_store(settings.store, budget=settings.query_budget)
         stack.push_async_callback(store.close)
         engine = await Engine.open(store, stale_after_days=settings.stale_after_days,
                                    today=today, prefix=settings.prefix)

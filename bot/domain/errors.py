@@ -25,6 +25,14 @@ class StoreFailure(Exception):
         self.public = public
 
 
+class OverBudget(StoreFailure):
+    """A query ran past its time budget and was stopped, so that it held no connection for
+    longer: the question asks too much of the store (a search for a word in every fact)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, public="that took too long; try again")
+
+
 class Invalid(Refused):
     """A value that breaks the rules (a bad field, an edit that changes nothing, too many of
     something); the message names the field and what is expected."""

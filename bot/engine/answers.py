@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     NO_RESULTS = "no_results"
     UNKNOWN_SOURCE = "unknown_source"
     BAD_INPUT = "bad_input"
+    TOO_BROAD = "too_broad"
 
 
 class _Answered(BaseModel):

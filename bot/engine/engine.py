@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import assert_never
 
+from bot.domain.errors import OverBudget
 from bot.domain.model import FactView, PlaceRef, SourceRef
 from bot.domain.search import search_terms
 from bot.engine.answers import (
@@ -300,7 +301,13 @@ class Engine:
                 command=Command.SEARCH, query=text, error=ErrorCode.BAD_INPUT,
                 message=f"Give some words to search for, for example "
                         f"`{self.prefix}search surrounded`.")
-        hits = await self.store.search_facts(terms, guild, SEARCH_RESULTS)
+        try:
+            hits = await self.store.search_facts(terms, guild, SEARCH_RESULTS)
+        except OverBudget:
+            return FailureAnswer.model_construct(
+                command=Command.SEARCH, query=text, error=ErrorCode.TOO_BROAD,
+                message=f"Too many matches for “{text}”: add words to narrow it, for example "
+                        f"`{self.prefix}search Mosul surrounded`.")
         if not hits:
             return FailureAnswer.model_construct(
                 command=Command.SEARCH, query=text, error=ErrorCode.NO_RESULTS,

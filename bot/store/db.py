@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
 import aiosqlite
 
+from bot.domain.errors import OverBudget
 from bot.store.base import StoreError
 from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.store.sql import SQLITE, Dialect, Params, Row
@@ -231,3 +233,109 @@ class SqliteDatabase:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+READERS = 4
+"""Read connections of a store: answers run side by side instead of queueing behind one
+connection (each aiosqlite connection is one worker thread; SQLite releases the GIL while it
+reads). More than a few buy nothing on a small server."""
+PROGRESS_EVERY = 1000
+"""SQLite calls the budget's check every this many virtual-machine steps (microseconds)."""
+
+
+class _Budgeted(SqliteDatabase):
+    """A read connection whose every query stops at its deadline: a progress handler, called by
+    SQLite in the worker thread, interrupts the statement once the time is up."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, budget: float | None) -> None:
+        super().__init__(conn, path)
+        self.budget = budget
+        self.deadline = float("inf")
+
+    async def arm(self) -> None:
+        if self.budget is not None:
+            await self.conn.set_progress_handler(
+                lambda: time.monotonic() > self.deadline, PROGRESS_EVERY)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        if self.budget is not None:
+            self.deadline = time.monotonic() + self.budget
+        try:
+            return await super().fetch(sql, params)
+        except StoreError:
+            # the progress handler stopped it ("interrupted", or an FTS5 table that could not
+            # be opened in time): the budget is the cause, whatever SQLite's words
+            if time.monotonic() > self.deadline:
+                raise OverBudget(f"{self.path}: a query ran past its time budget and was "
+                                 "stopped") from None
+            raise
+        finally:
+            self.deadline = float("inf")
+
+
+class SqlitePool:
+    """``bot.store.sql.Database`` over a few connections to one file (WAL lets readers run beside
+    the writer and each other): each call takes a free one, so answers never queue behind each
+    other; reads stop at ``budget`` seconds (``bot.domain.errors.OverBudget``)."""
+
+    dialect: Dialect = SQLITE
+
+    def __init__(self, readers: list[_Budgeted], path: Path) -> None:
+        self.readers = readers
+        self.path = path
+        self._free: asyncio.Queue[_Budgeted] = asyncio.Queue()
+        for reader in readers:
+            self._free.put_nowait(reader)
+
+    @classmethod
+    async def open(cls, path: Path, *, size: int = READERS,
+                   budget: float | None = None) -> SqlitePool:
+        readers: list[_Budgeted] = []
+        try:
+            for _ in range(size):
+                reader = _Budgeted(await connect(path), path, budget)
+                readers.append(reader)
+                await reader.arm()
+        except BaseException:
+            for reader in readers:
+                await reader.close()
+            raise
+        return cls(readers, path)
+
+    @contextlib.asynccontextmanager
+    async def _one(self) -> AsyncIterator[_Budgeted]:
+        reader = await self._free.get()
+        try:
+            yield reader
+        finally:
+            self._free.put_nowait(reader)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._one() as reader:
+            return await reader.fetch(sql, params)
+
+    async def fetchrow(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async with self._one() as reader:
+            return await reader.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._one() as reader:
+            await reader.executemany(sql, rows)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteDatabase]:
+        async with self._one() as reader, reader.transaction() as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SqliteDatabase]:
+        async with self._one() as reader, reader.snapshot() as tx:
+            yield tx
+
+    async def close(self) -> None:
+        for reader in self.readers:
+            await reader.close()

@@ -18,6 +18,7 @@ import asyncpg
 
 from bot.config import StoreLocation
 from bot.curation.load import Curated
+from bot.domain.errors import OverBudget
 from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
@@ -62,7 +63,7 @@ def _cause(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def store_error(location: StoreLocation, exc: BaseException) -> StoreError:
+def store_error(location: StoreLocation, exc: BaseException) -> StoreError | OverBudget:
     """One line for a failure of the database itself: which database (no password), what is
     wrong. asyncpg's own messages do not contain the password; they are still scrubbed."""
     if isinstance(exc, asyncpg.DiskFullError):
@@ -72,8 +73,7 @@ def store_error(location: StoreLocation, exc: BaseException) -> StoreError:
         return StoreError(f"{location} is read-only for this process: nothing was saved",
                           public="the store is read-only")
     if isinstance(exc, asyncpg.QueryCanceledError):
-        return StoreError(f"{location}: a query ran past its time budget",
-                          public="that took too long; try again")
+        return OverBudget(f"{location}: a query ran past its time budget and was stopped")
     if isinstance(exc, asyncpg.PostgresError) and not isinstance(
             exc, asyncpg.PostgresConnectionError | asyncpg.InvalidAuthorizationSpecificationError
             | asyncpg.InvalidCatalogNameError | asyncpg.CannotConnectNowError):
@@ -150,6 +150,8 @@ class PostgresConnection:
         """Also tells every listening process, on commit, that the store changed."""
         with translated(self.location):
             async with self.conn.transaction():
+                # changes and bulk copies are not answers: no time budget for them
+                await self.conn.execute("SET LOCAL statement_timeout = 0")
                 await self.conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
                 yield self
                 await self.conn.execute(f"NOTIFY {CHANNEL}")
@@ -158,6 +160,7 @@ class PostgresConnection:
     async def snapshot(self) -> AsyncIterator[PostgresConnection]:
         with translated(self.location):
             async with self.conn.transaction(isolation="repeatable_read", readonly=True):
+                await self.conn.execute("SET LOCAL statement_timeout = 0")
                 yield self
 
 
@@ -232,10 +235,13 @@ async def connect(location: StoreLocation) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(location: StoreLocation, size: int = POOL_SIZE) -> asyncpg.Pool:
+async def create_pool(location: StoreLocation, size: int = POOL_SIZE,
+                      budget: float | None = None) -> asyncpg.Pool:
+    args = _connect_args(location)
+    if budget is not None:
+        args["server_settings"]["statement_timeout"] = str(max(1, round(budget * 1000)))
     with translated(location):
-        pool: asyncpg.Pool = await asyncpg.create_pool(**_connect_args(location), min_size=1,
-                                                       max_size=size)
+        pool: asyncpg.Pool = await asyncpg.create_pool(**args, min_size=1, max_size=size)
     return pool
 
 
@@ -303,13 +309,16 @@ class PostgresStore(SqlStore):
         self._notified.set()
 
     @classmethod
-    async def open(cls, location: StoreLocation) -> PostgresStore:
+    async def open(cls, location: StoreLocation, *, budget: float | None = None
+                   ) -> PostgresStore:
+        """``budget``: every statement on the pool stops after this many seconds
+        (``statement_timeout``), except in write transactions and snapshots."""
         conn = await connect(location)
         try:
             await migrate(conn, location)
         finally:
             await conn.close()
-        return cls(PostgresPool(await create_pool(location), location), location)
+        return cls(PostgresPool(await create_pool(location, budget=budget), location), location)
 
     @property
     def location(self) -> str:

@@ -12,8 +12,6 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiosqlite
-
 from bot.curation.load import Curated
 from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
@@ -23,6 +21,7 @@ from bot.store.base import StoreError
 from bot.store.build import BuildReport, build_into
 from bot.store.db import (
     SqliteDatabase,
+    SqlitePool,
     connect,
     migrate,
     newer_store,
@@ -43,14 +42,17 @@ the file's change counter in shared memory, so four looks a second cost nothing.
 class SqliteStore(SqlStore):
     """One SQLite store file, opened and migrated to the current schema."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(SqliteDatabase(conn, path))
-        self.conn = conn
+    def __init__(self, pool: SqlitePool, path: Path) -> None:
+        super().__init__(pool)
+        self.pool = pool
         self.path = path
+        self.conn = pool.readers[0].conn
+        """One of the read connections, for the tests of SQLite's own features."""
         self._data_version: int | None = None
 
     async def _version(self) -> int:
-        row = await self.db.fetchrow("PRAGMA data_version")
+        # always on the same connection: data_version compares commits to one connection's view
+        row = await self.pool.readers[0].fetchrow("PRAGMA data_version")
         assert row is not None
         return int(row[0])
 
@@ -77,9 +79,10 @@ class SqliteStore(SqlStore):
         return SqlWriter(SqliteDatabase(conn, self.path), close=conn.close)
 
     @classmethod
-    async def open(cls, path: Path) -> SqliteStore:
+    async def open(cls, path: Path, *, budget: float | None = None) -> SqliteStore:
         """Open and migrate; a file that is not a store, is damaged or is newer than this program
-        raises ``StoreError`` with one line naming it, and leaves nothing open."""
+        raises ``StoreError`` with one line naming it, and leaves nothing open. ``budget``: the
+        seconds a read may take before it is stopped."""
         conn = await connect(path)
         try:
             with translated(path):
@@ -96,14 +99,15 @@ class SqliteStore(SqlStore):
             # process alive after the error (a container that hangs instead of restarting)
             await conn.close()
             raise
-        return cls(conn, path)
+        await conn.close()
+        return cls(await SqlitePool.open(path, budget=budget), path)
 
     @property
     def location(self) -> str:
         return str(self.path)
 
     async def close(self) -> None:
-        await self.conn.close()
+        await self.pool.close()
 
     async def search_facts(self, terms: SearchTerms, guild: int,
                            limit: int) -> list[tuple[FactView, str]]:

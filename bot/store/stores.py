@@ -20,13 +20,14 @@ def locate(where: Where) -> StoreLocation:
     return where if isinstance(where, StoreLocation) else StoreLocation.sqlite(where)
 
 
-async def open_store(where: Where) -> SqlStore:
-    """Open and migrate the store; a one-line ``StoreError`` when it cannot be used."""
+async def open_store(where: Where, *, budget: float | None = None) -> SqlStore:
+    """Open and migrate the store; a one-line ``StoreError`` when it cannot be used.
+    ``budget``: the seconds an answer's query may take before it is stopped (``OverBudget``)."""
     location = locate(where)
     if location.kind == "postgresql":
-        return await postgres.PostgresStore.open(location)
+        return await postgres.PostgresStore.open(location, budget=budget)
     assert location.path is not None
-    return await sqlite.SqliteStore.open(location.path)
+    return await sqlite.SqliteStore.open(location.path, budget=budget)
 
 
 async def build_store(where: Where, seeds_dir: Path, data_dir: Path, *,
