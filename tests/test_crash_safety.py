@@ -1,5 +1,6 @@
 """Crash safety: a process killed with SIGKILL in the middle of a stream of moderator changes loses
-no change it acknowledged, and leaves a store that passes ``PRAGMA integrity_check``.
+no change it acknowledged, on both engines, and leaves an SQLite store that passes
+``PRAGMA integrity_check``.
 
 The writer is a real process running the moderation service (what the Discord cog calls, and only
 after whose return the moderator gets a reply): it prints ``ack <fact id>`` after each change
@@ -8,7 +9,6 @@ returns, exactly when a moderator would be told "Done"."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ROOT
+from bot.store.stores import open_store
+from tests.conftest import ROOT, StoreAt, location
 
 WRITER = """
 import asyncio, sys
@@ -26,7 +27,7 @@ from bot.runtime import open_at
 from bot.services.moderation import ModerationService
 
 async def main(db):
-    engine_rt = await open_at(Path(db))
+    engine_rt = await open_at(db if "://" in db else Path(db))
     engine = engine_rt.engine
     mod = engine_rt.moderation
     src = (await mod.add_source(7, 1, title="Stream", outlet="Crash Wire",
@@ -45,10 +46,8 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_store: Path,
-                                                         tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
-    shutil.copy(shipped_store, db)
+async def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_copy: StoreAt) -> None:
+    db = shipped_copy
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -66,11 +65,17 @@ def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_store: Path,
     assert proc.returncode == -signal.SIGKILL, err
     assert len(acks) >= 150, err
 
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        facts = dict(conn.execute("SELECT id, summary FROM facts WHERE guild_id = 7"))
-        logged = {row[0] for row in conn.execute(
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    store = await open_store(location(db))
+    try:
+        facts = {r[0]: r[1] for r in await store.db.fetch(
+            "SELECT id, summary FROM facts WHERE guild_id = 7")}
+        logged = {r[0] for r in await store.db.fetch(
             "SELECT subject FROM changes WHERE guild_id = 7 AND action = 'fact.edit'")}
+    finally:
+        await store.close()
     for kind, key, *number in acks[1:]:
         assert key in facts, f"acknowledged {kind} of {key} was lost"
         if kind == "ack-edit":

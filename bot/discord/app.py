@@ -21,6 +21,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError
+from bot.domain.errors import StoreUnavailable
 from bot.engine import Engine
 from bot.runtime import Runtime, open_runtime
 from bot.services.moderation import ModerationService
@@ -157,51 +158,80 @@ async def _connect_once(bot: SitrepBot, token: str, stopping: asyncio.Event) -> 
                 await bot.close()
 
 
+async def _open_store(settings: Settings, stopping: asyncio.Event) -> Runtime | None:
+    """Open the runtime, retrying with backoff while the store's server cannot be reached or
+    refuses us (it may be starting too); None when asked to stop meanwhile. A damaged store is
+    not retried: its one line ends the process."""
+    delay = RETRY_FIRST
+    while True:
+        try:
+            return await open_runtime(settings)
+        except StoreUnavailable as exc:
+            log.warning("%s; retrying in %.0f s", exc, delay)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+        if stopping.is_set():
+            return None
+        delay = min(delay * 2, RETRY_MAX)
+
+
 async def run_bot(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT, then close the gateway and the store and return 0.
 
     The store is built and opened first, so the process is useful (and healthy) even while Discord
-    cannot be reached; connection failures are retried with backoff rather than ending the
-    process, because a restart would not bring the network back any sooner."""
+    cannot be reached; connection failures, to Discord or to the store's server, are retried with
+    backoff rather than ending the process, because a restart would not bring the network back
+    any sooner."""
     assert settings.discord_token is not None
     check_settings(settings)
     token = settings.discord_token.get_secret_value()
-    runtime = await open_runtime(settings)  # a broken store ends here, with one line
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    beat = asyncio.create_task(heartbeat(settings.heartbeat_file)) \
-        if settings.heartbeat_file else None
-    message_content = settings.message_content
-    delay = RETRY_FIRST
+    runtime: Runtime | None = None
+    beat: asyncio.Task[None] | None = None
     try:
-        while not stopping.is_set():
-            bot = create_bot(settings.model_copy(update={"message_content": message_content}),
-                             runtime)
-            try:
-                await _connect_once(bot, token, stopping)
-                return 0  # asked to stop, or the bot closed itself
-            except discord.LoginFailure:
-                log.error("Discord rejected the token: check SITREP_DISCORD_TOKEN")
-                return 1
-            except discord.PrivilegedIntentsRequired:
-                if not message_content:
-                    raise
-                log.warning("the Message Content intent is not enabled for this application in "
-                            "the developer portal; continuing without it (slash commands only)")
-                message_content = False
-            except (TimeoutError, OSError, aiohttp.ClientError, discord.GatewayNotFound,
-                    discord.HTTPException) as exc:
-                log.warning("cannot reach Discord (%s); retrying in %.0f s",
-                            type(exc).__name__, delay)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=delay)
-                delay = min(delay * 2, RETRY_MAX)
-        return 0
+        runtime = await _open_store(settings, stopping)  # a broken store ends here, one line
+        if runtime is None:
+            return 0
+        if settings.heartbeat_file:
+            beat = asyncio.create_task(heartbeat(settings.heartbeat_file))
+        return await _serve(settings, runtime, token, stopping)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if beat is not None:
             beat.cancel()
-        await runtime.close()
+        if runtime is not None:
+            await runtime.close()
+
+
+async def _serve(settings: Settings, runtime: Runtime, token: str,
+                 stopping: asyncio.Event) -> int:
+    """Connect to Discord and stay connected until asked to stop."""
+    message_content = settings.message_content
+    delay = RETRY_FIRST
+    while not stopping.is_set():
+        bot = create_bot(settings.model_copy(update={"message_content": message_content}),
+                         runtime)
+        try:
+            await _connect_once(bot, token, stopping)
+            return 0  # asked to stop, or the bot closed itself
+        except discord.LoginFailure:
+            log.error("Discord rejected the token: check SITREP_DISCORD_TOKEN")
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            if not message_content:
+                raise
+            log.warning("the Message Content intent is not enabled for this application in "
+                        "the developer portal; continuing without it (slash commands only)")
+            message_content = False
+        except (TimeoutError, OSError, aiohttp.ClientError, discord.GatewayNotFound,
+                discord.HTTPException) as exc:
+            log.warning("cannot reach Discord (%s); retrying in %.0f s",
+                        type(exc).__name__, delay)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=delay)
+            delay = min(delay * 2, RETRY_MAX)
+    return 0

@@ -25,6 +25,14 @@ class StoreFailure(Exception):
         self.public = public
 
 
+class StoreUnavailable(StoreFailure):
+    """The store's server cannot be reached or refused us (down, starting, wrong credentials):
+    worth retrying, unlike a damaged store."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, public="the store is unavailable; try again in a moment")
+
+
 class OverBudget(StoreFailure):
     """A query ran past its time budget and was stopped, so that it held no connection for
     longer: the question asks too much of the store (a search for a word in every fact)."""

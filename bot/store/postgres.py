@@ -18,7 +18,7 @@ import asyncpg
 
 from bot.config import StoreLocation
 from bot.curation.load import Curated
-from bot.domain.errors import OverBudget
+from bot.domain.errors import OverBudget, StoreUnavailable
 from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
@@ -63,7 +63,8 @@ def _cause(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def store_error(location: StoreLocation, exc: BaseException) -> StoreError | OverBudget:
+def store_error(location: StoreLocation, exc: BaseException
+                ) -> StoreError | OverBudget | StoreUnavailable:
     """One line for a failure of the database itself: which database (no password), what is
     wrong. asyncpg's own messages do not contain the password; they are still scrubbed."""
     if isinstance(exc, asyncpg.DiskFullError):
@@ -79,8 +80,8 @@ def store_error(location: StoreLocation, exc: BaseException) -> StoreError | Ove
             | asyncpg.InvalidCatalogNameError | asyncpg.CannotConnectNowError):
         text = _scrub(location, str(exc))
         return StoreError(f"{location}: {text}", public="the store failed; try again")
-    return StoreError(f"cannot use the PostgreSQL store {location} ({SETTING}): {_cause(exc)}",
-                      public="the store is unavailable; try again in a moment")
+    return StoreUnavailable(f"cannot use the PostgreSQL store {location} ({SETTING}): "
+                            f"{_cause(exc)}")
 
 
 def _scrub(location: StoreLocation, text: str) -> str:
@@ -297,7 +298,7 @@ class PostgresStore(SqlStore):
         seconds. The listening connection is (re)opened here, so a lost one heals itself."""
         if self._listener is None or self._listener.is_closed():
             self._listener = None
-            with contextlib.suppress(StoreError):
+            with contextlib.suppress(StoreError, StoreUnavailable):
                 listener = await connect(self.where)
                 await listener.add_listener(CHANNEL, self._on_notice)
                 self._listener = listener
