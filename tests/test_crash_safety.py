@@ -8,6 +8,7 @@ returns, exactly when a moderator would be told "Done"."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -46,7 +47,7 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-async def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_copy: StoreAt) -> None:
+def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_copy: StoreAt) -> None:
     db = shipped_copy
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -68,6 +69,16 @@ async def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_copy: Sto
     if isinstance(db, Path):
         with sqlite3.connect(db) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    facts, logged = asyncio.run(_stored(db))
+    for kind, key, *number in acks[1:]:
+        assert key in facts, f"acknowledged {kind} of {key} was lost"
+        if kind == "ack-edit":
+            assert facts[key] == f"Edited change number {number[0]}."
+            assert f"fact:{key}" in logged
+
+
+async def _stored(db: StoreAt) -> tuple[dict[str, str], set[str]]:
+    """Server 7's facts (id -> summary) and the subjects of its logged edits, as stored."""
     store = await open_store(location(db))
     try:
         facts = {r[0]: r[1] for r in await store.db.fetch(
@@ -76,8 +87,4 @@ async def test_sigkill_mid_stream_loses_no_acknowledged_change(shipped_copy: Sto
             "SELECT subject FROM changes WHERE guild_id = 7 AND action = 'fact.edit'")}
     finally:
         await store.close()
-    for kind, key, *number in acks[1:]:
-        assert key in facts, f"acknowledged {kind} of {key} was lost"
-        if kind == "ack-edit":
-            assert facts[key] == f"Edited change number {number[0]}."
-            assert f"fact:{key}" in logged
+    return facts, logged
