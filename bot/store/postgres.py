@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -111,9 +112,6 @@ def translated(location: StoreLocation) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------ connections
-_args = positional
-
-
 class PostgresConnection:
     """``bot.store.sql.Database`` on one connection: a transaction's, or a build's."""
 
@@ -124,18 +122,18 @@ class PostgresConnection:
         self.location = location
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
-        text, args = _args(sql, params)
+        text, args = positional(sql, params)
         with translated(self.location):
             return list(await self.conn.fetch(text, *args))
 
     async def fetchrow(self, sql: str, params: Params = ()) -> Row | None:
-        text, args = _args(sql, params)
+        text, args = positional(sql, params)
         with translated(self.location):
             row: Row | None = await self.conn.fetchrow(text, *args)
             return row
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        text, args = _args(sql, params)
+        text, args = positional(sql, params)
         with translated(self.location):
             status: str = await self.conn.execute(text, *args)
         return _changed(status)
@@ -182,20 +180,16 @@ class PostgresPool:
         self.location = location
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
-        text, args = _args(sql, params)
-        with translated(self.location):
-            return list(await self.pool.fetch(text, *args))
+        async with self._connection() as conn:
+            return await conn.fetch(sql, params)
 
     async def fetchrow(self, sql: str, params: Params = ()) -> Row | None:
-        text, args = _args(sql, params)
-        with translated(self.location):
-            row: Row | None = await self.pool.fetchrow(text, *args)
-            return row
+        async with self._connection() as conn:
+            return await conn.fetchrow(sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        text, args = _args(sql, params)
-        with translated(self.location):
-            return _changed(await self.pool.execute(text, *args))
+        async with self._connection() as conn:
+            return await conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self._connection() as conn:
@@ -361,7 +355,7 @@ class PostgresStore(SqlStore):
             asyncio.run_coroutine_threadsafe(batches.aclose(), self._loop).result()
 
     async def _batches(self, sql: str, params: Params, size: int) -> AsyncGenerator[list[Row]]:
-        text, args = _args(sql, params)
+        text, args = positional(sql, params)
         with translated(self.where):
             async with self.pool.pool.acquire() as conn, conn.transaction(readonly=True):
                 cursor = await conn.cursor(text, *args)
@@ -407,7 +401,7 @@ async def built_digest(location: StoreLocation) -> str | None:
         await conn.close()
 
 
-async def build(location: StoreLocation, cur: Curated, data_dir: Any, *, force: bool,
+async def build(location: StoreLocation, cur: Curated, data_dir: Path, *, force: bool,
                 started: float) -> BuildReport:
     conn = await connect(location)
     try:
