@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pgserver import PgServer
+
 from bot.store import contents
 from bot.store.stores import build_store, open_store, store_is_current
-from pgserver import PgServer
 from tests.conftest import FIXTURE_DATA, SEEDS, StoreAt, location
 
 IMPLICIT_ROWID = {"sources", "places"}
