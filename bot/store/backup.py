@@ -20,12 +20,11 @@ from bot.store.db import (
     SqliteDatabase,
     connect,
     migrate,
-    newer_store,
     schema_version,
     translated,
 )
 from bot.store.queries import set_meta
-from bot.store.schema import SCHEMA_VERSION
+from bot.store.schema import SCHEMA_VERSION, newer_store
 
 REQUIRED_TABLES = {"sources", "places", "place_names", "facts", "meta"}
 

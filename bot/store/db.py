@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot.domain.errors import OverBudget
 from bot.store.base import StoreError
-from bot.store.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.store.schema import MIGRATIONS, SCHEMA_VERSION, newer_store
 from bot.store.sql import SQLITE, Dialect, Params, Row
 
 PRAGMAS = (
@@ -59,11 +59,6 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
             return StoreError(message.format(path=path, text=text), public=public)
     return StoreError(f"{path}: {text}")
 
-
-def newer_store(path: Path | str, version: int, what_to_do: str) -> StoreError:
-    """A store written by a newer sitrep: this one must not touch it."""
-    return StoreError(f"{path} is at schema version {version}, newer than this sitrep "
-                      f"({SCHEMA_VERSION}): {what_to_do}")
 
 
 @contextlib.contextmanager

@@ -27,7 +27,13 @@ from bot.store import queries
 from bot.store.base import StoreError
 from bot.store.build import BuildReport, build_into
 from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
-from bot.store.schema import FACT_DOCUMENT, POSTGRES_MIGRATIONS, SCHEMA_VERSION
+from bot.store.schema import (
+    FACT_DOCUMENT,
+    POSTGRES_MIGRATIONS,
+    SCHEMA_VERSION,
+    newer_store,
+    version_problem,
+)
 from bot.store.sql import POSTGRES, Dialect, Params, Row, numbered, positional
 from bot.store.sqlstore import SqlStore
 from bot.store.writes import SqlWriter
@@ -248,10 +254,6 @@ async def schema_version(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
 
 
-def newer_store(location: StoreLocation, version: int, what_to_do: str) -> StoreError:
-    return StoreError(f"{location} is at schema version {version}, newer than this sitrep "
-                      f"({SCHEMA_VERSION}): {what_to_do}")
-
 
 async def migrate(conn: asyncpg.Connection, location: StoreLocation,
                   target: int = SCHEMA_VERSION) -> int:
@@ -371,11 +373,9 @@ async def store_health(location: StoreLocation) -> str | None:
         return str(exc)
     try:
         with translated(location):
-            version = await schema_version(conn)
-            if version > SCHEMA_VERSION:
-                return str(newer_store(location, version, "upgrade sitrep"))
-            if version != SCHEMA_VERSION:
-                return f"{location} is at schema version {version}: start sitrep to upgrade it"
+            problem = version_problem(location, await schema_version(conn))
+            if problem is not None:
+                return problem
             await conn.fetch("SELECT id FROM facts LIMIT 1")
     except StoreError as exc:
         return f"the store is not readable: {exc}"

@@ -14,6 +14,8 @@ touches added ones.
 
 from __future__ import annotations
 
+from bot.store.base import StoreError
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: sources, places and their names, facts with an FTS5 index, links between facts.
     """
@@ -394,3 +396,18 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 assert len(POSTGRES_MIGRATIONS) == SCHEMA_VERSION, "each migration is written for both engines"
+
+
+def newer_store(where: object, version: int, what_to_do: str) -> StoreError:
+    """A store written by a newer sitrep: this one must not touch it."""
+    return StoreError(f"{where} is at schema version {version}, newer than this sitrep "
+                      f"({SCHEMA_VERSION}): {what_to_do}")
+
+
+def version_problem(where: object, version: int) -> str | None:
+    """Why a store at ``version`` cannot serve as it is (``sitrep health``), or None."""
+    if version > SCHEMA_VERSION:
+        return str(newer_store(where, version, "upgrade sitrep"))
+    if version != SCHEMA_VERSION:
+        return f"{where} is at schema version {version}: start sitrep to upgrade it"
+    return None

@@ -24,12 +24,11 @@ from bot.store.db import (
     SqlitePool,
     connect,
     migrate,
-    newer_store,
     schema_version,
     translated,
 )
 from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
-from bot.store.schema import SCHEMA_VERSION
+from bot.store.schema import SCHEMA_VERSION, version_problem
 from bot.store.sql import Database
 from bot.store.sqlstore import SqlStore
 from bot.store.writes import SqlWriter
@@ -210,11 +209,9 @@ async def store_health(path: Path) -> str | None:
         conn = await connect(path, readonly=True)
         try:
             with translated(path):
-                version = await schema_version(conn)
-                if version > SCHEMA_VERSION:
-                    return str(newer_store(path, version, "upgrade sitrep"))
-                if version != SCHEMA_VERSION:
-                    return f"{path} is at schema version {version}: start sitrep to upgrade it"
+                problem = version_problem(path, await schema_version(conn))
+                if problem is not None:
+                    return problem
                 await conn.execute_fetchall("SELECT id FROM facts LIMIT 1")
         finally:
             await conn.close()
