@@ -1,6 +1,7 @@
 """``sitrep copy-store`` (``bot.store.copy``): a store copied between SQLite and PostgreSQL holds
 the same rows and gives the same answers; a non-empty target is refused unless ``--replace``; a
-copy that does not verify leaves the target as it was; and new rows on a copy get fresh ids."""
+copy that does not verify leaves the target as it was; new rows on a copy get fresh ids; and the
+command line never prints a password."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from pgserver import PgServer
 
+from bot.__main__ import main
 from bot.config import StoreLocation
 from bot.runtime import Runtime, open_at
 from bot.store import contents
@@ -264,3 +266,49 @@ def test_the_streamed_digest_is_the_digest() -> None:
         streamed.add(rows[:count][:1])
         streamed.add(rows[:count][1:])
         assert (streamed.count, streamed.hexdigest()) == (count, contents.digest(rows[:count]))
+
+
+# ---------------------------------------------------------------------------- the command line
+def test_the_command_prints_each_table_and_never_the_password(
+        shipped_store: Path, pg_server: PgServer, empty_pg: Any,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    url = empty_pg()
+    secret = pg_server.password
+    assert secret in url
+    source = f"sqlite:///{shipped_store}"  # an absolute path: four slashes
+
+    assert main(["copy-store", "--from", source, "--to", url]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == [*contents.TABLES, "total"]
+    assert lines[-1].split()[1] == str(sum(int(line.split()[1]) for line in lines[:-1]))
+    assert secret not in out + err
+
+    # again: refused, in one line naming the database without its password
+    assert main(["copy-store", "--from", source, "--to", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "is not empty" in err
+    assert url.rsplit("/", 1)[-1] in err and secret not in err
+
+    # --replace, with the password kept out of the URL (and so out of the process list)
+    monkeypatch.setenv("PGPASSWORD", secret)
+    bare = url.replace(f":{secret}@", "@")
+    assert main(["copy-store", "--from", source, "--to", bare, "--replace"]) == 0
+    out, err = capsys.readouterr()
+    assert "replacing what it held" in out and secret not in out + err
+    monkeypatch.delenv("PGPASSWORD")
+
+    wrong = url.replace(secret, "not-the-password")
+    assert main(["copy-store", "--from", source, "--to", wrong]) == 1
+    out, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1 and "password was refused" in err
+    assert "not-the-password" not in out + err
+
+
+def test_a_url_that_is_not_a_store_is_a_usage_error_that_does_not_repeat_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["copy-store", "--from", "mysql://u:hunter2@h/db", "--to", "sqlite:///x.db"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown kind of store" in err and "hunter2" not in err
