@@ -130,19 +130,24 @@ async def _place_facts(db: Database, place_ids: Sequence[str], guild: int,
     return await _views(list(rows))
 
 
+LATEST_ORDER = "f.as_of DESC, f.sort_date DESC, f.position, f.rowid"
+"""Newest report first; ties in the order the facts were added, which SQLite's index on
+(place, as_of, sort_date, position) already holds, so a single place needs no sort step."""
+TIMELINE_ORDER = "f.sort_date, f.as_of, f.position, f.id"
+"""Oldest event first; facts of one date in their article's order, then by id."""
+
+
 async def latest_facts(db: Database, place_ids: Sequence[str], guild: int,
                        limit: int) -> list[FactView]:
     """The ``limit`` newest reports first (by report date, then event date)."""
-    return await _place_facts(db, place_ids, guild,
-                              "f.as_of DESC, f.sort_date DESC, f.position, f.id", limit)
+    return await _place_facts(db, place_ids, guild, LATEST_ORDER, limit)
 
 
 async def timeline_facts(db: Database, place_ids: Sequence[str], guild: int,
                          limit: int) -> list[FactView]:
     """The first ``limit`` visible facts in order of event date; undated ones sit at their report
     date, and facts of one date keep their article's order."""
-    return await _place_facts(db, place_ids, guild,
-                              "f.sort_date, f.as_of, f.position, f.id", limit)
+    return await _place_facts(db, place_ids, guild, TIMELINE_ORDER, limit)
 
 
 async def count_facts(db: Database, place_ids: Sequence[str], guild: int) -> int:
