@@ -32,7 +32,7 @@ COPY pyproject.toml README.md /src/
 COPY bot /src/bot
 RUN /opt/venv/bin/python -m pip install --no-cache-dir --no-deps /src \
     && /opt/venv/bin/python -m pip uninstall --yes pip setuptools wheel \
-    && /opt/venv/bin/python -c "import bot.__main__, discord, aiosqlite, rapidfuzz, pydantic_settings, yaml, dateparser"
+    && /opt/venv/bin/python -c "import bot.__main__, discord, aiosqlite, asyncpg, rapidfuzz, pydantic_settings, yaml, dateparser"
 
 # ---- runtime ----
 FROM ${BASE_IMAGE}

@@ -1,4 +1,4 @@
-"""The ``sitrep`` command line: run | console | ask | build | check | export | import.
+"""The ``sitrep`` command line: run | console | ask | build | check | export | import | copy-store.
 
 ``sitrep run`` is the main job: the Discord bot when a token is set, otherwise the console on the
 embedded store. Every subcommand that answers questions builds the store first when it is missing or
@@ -7,6 +7,9 @@ older than the curated files, so a fresh checkout needs no separate build step.
 ``sitrep export --guild ID [--format json|csv] [-o FILE]`` writes one server's own data (JSON, for
 ``sitrep import FILE --guild ID``) or everything it sees (CSV, for spreadsheets); see
 ``bot.store.exchange``.
+
+``sitrep copy-store --from URL --to URL [--replace]`` copies every row of one store into another,
+on either engine, and verifies the copy before it commits; see ``bot.store.copy``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, StoreLocation, load_settings, parse_store_url
 from bot.curation.load import load_curated
 from bot.domain.errors import StoreFailure
 from bot.render.json import render_json, schema_text
@@ -28,6 +31,7 @@ from bot.render.text import render_text
 from bot.runtime import running
 from bot.store.backup import backup, restore
 from bot.store.build import BuildError
+from bot.store.copy import copy_store
 from bot.store.exchange import ImportProblems
 from bot.store.stores import build_store, store_health
 
@@ -198,6 +202,21 @@ async def import_lines(settings: Settings, guild: int, data: object) -> list[str
         return (await rt.moderation.import_document(guild, CLI_ACTOR, data)).lines()
 
 
+async def cmd_copy_store(source: StoreLocation, target: StoreLocation, replace: bool) -> int:
+    report = await copy_store(source, target, replace=replace)
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _store_url(text: str) -> StoreLocation:
+    """A ``--from``/``--to`` URL; the error never repeats it, as it may hold a password."""
+    try:
+        return parse_store_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _server_id(text: str) -> int:
     """A Discord server id; 0 is the shared curated store, which is not a server's layer."""
     try:
@@ -251,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     import_cmd.add_argument("file", type=Path)
     import_cmd.add_argument("--guild", type=_server_id, required=True, help="the Discord server id")
     sub.add_parser("schema", help="print the JSON Schema of `sitrep ask --json`")
+    copy = sub.add_parser(
+        "copy-store", help="copy every row of one store into another (SQLite <-> PostgreSQL)",
+        description="Copy every row of one store into another, on either engine, in one "
+                    "transaction, and verify the copy table by table before it commits. The "
+                    "source may be in use: it is read as one consistent state. A PostgreSQL "
+                    "password goes in the URL, or (kept out of the process list) in PGPASSWORD "
+                    "or ~/.pgpass; it is never printed.")
+    copy.add_argument("--from", dest="source", metavar="URL", type=_store_url, required=True,
+                      help="the store to copy: sqlite:///relative.db, sqlite:////absolute.db "
+                           "or postgresql://user[:password]@host[:port]/db")
+    copy.add_argument("--to", dest="target", metavar="URL", type=_store_url, required=True,
+                      help="where to copy it (created or migrated as needed); must be empty")
+    copy.add_argument("--replace", action="store_true",
+                      help="delete everything the target holds first (in the same transaction)")
     return parser
 
 
@@ -297,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_import(settings, args.guild, args.file)
         if command == "schema":
             return cmd_schema()
+        if command == "copy-store":
+            return asyncio.run(cmd_copy_store(args.source, args.target, args.replace))
         return asyncio.run(cmd_run(settings))
     except BuildError as exc:
         for problem in exc.problems:

@@ -2,7 +2,7 @@
 # The container check: build the sitrep image and prove it works as a container. `make container-check`
 #
 # Runs as root on a machine that cannot pull images from a registry (CI, the development machines):
-#   - installs Debian's docker.io and debootstrap with apt-get when they are missing;
+#   - installs Debian's docker.io, debootstrap and postgresql with apt-get when they are missing;
 #   - starts a PRIVATE Docker daemon (own data root, socket, exec root, pid file and config; no
 #     bridge, no iptables), so a Docker already on the machine is never touched;
 #   - builds the base image with scripts/make-base-image.sh (debootstrap, cached outside the repo);
@@ -13,8 +13,13 @@
 #       3 `sitrep ask '!status Mosul'` answers  6 a second container on the same volume sees the store,
 #       4 no token: exits non-zero, one line      including a fact added from the command line
 #                                               7 the process inside runs as a non-root user
+#       8 on PostgreSQL: a throwaway server on the host (127.0.0.1, Debian's binaries, as
+#         tests/pgserver.py starts one; no postgres image: nothing can be pulled), the container on
+#         the host's network with SITREP_DATABASE_URL and a password file builds the store there,
+#         answers `sitrep ask '!status Mosul'`, writes no SQLite file, and reuses it next time
 #   - prints `N passed, N failed`, exits non-zero if any failed, and on exit (pass, fail or
-#     interrupt) removes every container, image and volume, stops the daemon and deletes its files.
+#     interrupt) removes every container, image and volume, stops the daemon and the PostgreSQL
+#     server and deletes their files.
 #
 # Where this machine's pip reads packages from local directories (file:// indexes, find-links), they
 # are served read-only on 127.0.0.1 for the build, which runs on the host network.
@@ -54,6 +59,21 @@ need=()
 command -v debootstrap >/dev/null || need+=(debootstrap)
 [[ -e /usr/share/keyrings/debian-archive-keyring.gpg ]] || need+=(debian-archive-keyring)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+# PostgreSQL's programs, looked for where tests/pgserver.py looks (Debian keeps them off PATH).
+pg_bindir() {
+    local dir candidates=()
+    dir=$(pg_config --bindir 2>/dev/null) && candidates+=("$dir")
+    mapfile -t -O "${#candidates[@]}" candidates < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV)
+    dir=$(command -v initdb) && candidates+=("$(dirname "$(readlink -f "$dir")")")
+    for dir in "${candidates[@]}"; do
+        if [[ -x $dir/initdb && -x $dir/pg_ctl && -x $dir/postgres && -x $dir/psql && -x $dir/createdb ]]; then
+            echo "$dir"
+            return 0
+        fi
+    done
+    return 1
+}
+pg_bindir >/dev/null || need+=(postgresql)
 if ((${#need[@]})); then
     say "installing ${need[*]} ..."
     # Never let the package start a system-wide daemon: this check runs its own.
@@ -94,6 +114,88 @@ base=sitrep-ci-base:$run_id
 volume=sitrep-ci-data-$run_id
 d() { "$DOCKER" "$@"; }
 
+# ---- a throwaway PostgreSQL server on 127.0.0.1, for check 8 ----------------------------------------
+# As tests/pgserver.py makes one: initdb and the server run as the `postgres` user (they refuse root),
+# in a directory of their own; UTF-8 with the C.UTF-8 locale, TCP on loopback only, no Unix socket,
+# scram-sha-256 for every connection. The superuser `postgres` sets up `sitrep`, an ordinary role
+# that owns the database `sitrep`: the store must need no more than that.
+pg_bin='' pg_dir='' pg_port='' pg_user='' pg_admin='' pg_password='' pg_error=''
+pg_clean=()
+for v in $(compgen -e); do [[ $v == PG* ]] && pg_clean+=(-u "$v"); done # PG* must not steer the tools
+pg_as() { # a PostgreSQL server program, as the server's user, from its directory
+    (cd "$pg_dir" && env "${pg_clean[@]}" runuser -u "$pg_user" -- "$@")
+}
+pg_client() { # PROGRAM ARGS...: psql, createdb, ... as the superuser, over TCP
+    env "${pg_clean[@]}" PGPASSWORD="$pg_admin" PGCONNECT_TIMEOUT=10 "$pg_bin/$1" --host=127.0.0.1 \
+        --port="$pg_port" --username=postgres "${@:2}"
+}
+pg_sql() { # DATABASE SQL: one value, or one row separated by |
+    pg_client psql --no-psqlrc --quiet --tuples-only --no-align --set=ON_ERROR_STOP=1 --dbname="$1" \
+        --command="$2"
+}
+pg_value() { pg_sql sitrep "$1" 2>&1 | head -n 1; } # SQL: a value in sitrep, or the error's first line
+new_secret() { python3 -c 'import secrets; print(secrets.token_hex(16))'; }
+pg_start() { # sets pg_port and pg_password (the role sitrep's), or pg_error and returns 1
+    local attempt log
+    pg_bin=$(pg_bindir) || { pg_error="PostgreSQL not found (apt-get install postgresql)"; return 1; }
+    pg_user=postgres
+    getent passwd postgres >/dev/null || pg_user=nobody
+    pg_dir=$(mktemp -d /tmp/sitrep-ci-pg.XXXXXX)
+    chown "$pg_user" "$pg_dir"
+    pg_admin=$(new_secret)
+    pg_password=$(new_secret)
+    (umask 077 && printf '%s\n' "$pg_admin" >"$pg_dir/admin-password")
+    chown "$pg_user" "$pg_dir/admin-password"
+    if ! pg_as "$pg_bin/initdb" --pgdata="$pg_dir/data" --username=postgres \
+        --pwfile="$pg_dir/admin-password" --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
+        --no-sync >"$pg_dir/initdb.log" 2>&1; then
+        pg_error="initdb failed: $(tail -n 5 "$pg_dir/initdb.log")"
+        return 1
+    fi
+    rm -f "$pg_dir/admin-password"
+    log=$pg_dir/server.log
+    for ((attempt = 0; attempt < 5; attempt++)); do # another process may take the free port first
+        pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        pg_as "$pg_bin/pg_ctl" --pgdata="$pg_dir/data" --log="$log" --wait --timeout=60 --silent \
+            -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c TimeZone=UTC" \
+            start >/dev/null 2>&1 && break
+        pg_port=
+        grep -q "could not bind" "$log" 2>/dev/null || break
+    done
+    if [[ -z $pg_port ]]; then
+        pg_error="the server did not start: $(tail -n 5 "$log" 2>/dev/null)"
+        return 1
+    fi
+    # The role's password goes in on standard input, not on a command line.
+    if ! printf "CREATE ROLE sitrep LOGIN PASSWORD '%s';\n" "$pg_password" |
+        pg_client psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --dbname=postgres >/dev/null ||
+        ! pg_client createdb --owner=sitrep sitrep; then
+        pg_error="could not create the role and database sitrep"
+        return 1
+    fi
+    return 0
+}
+pg_alive() { # PID: running (a zombie is not: pg_ctl's server is nobody's child once pg_ctl exits)
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) && [[ -n $state && $state != Z ]]
+}
+pg_stop() { # stops the server at once (nothing in it is worth a checkpoint) and deletes its directory
+    local pid i
+    [[ -n $pg_dir && -d $pg_dir ]] || return 0
+    if [[ -s $pg_dir/data/postmaster.pid ]]; then
+        pid=$(head -n 1 "$pg_dir/data/postmaster.pid")
+        # pg_ctl waits until the server has removed its pid file; signals only if that fails
+        if ! pg_as "$pg_bin/pg_ctl" --pgdata="$pg_dir/data" --mode=immediate --wait --timeout=20 \
+            --silent stop >/dev/null 2>&1 && [[ -n $pid ]] && pg_alive "$pid"; then
+            kill -QUIT "$pid" 2>/dev/null || true
+            for ((i = 0; i < 50; i++)); do pg_alive "$pid" || break; sleep 0.1; done
+            if pg_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+        fi
+    fi
+    rm -rf --one-file-system "$pg_dir"
+    pg_dir=
+}
+
 exec 3>&1 4>&2 # the clean-up reports here even when a signal arrives mid-redirection
 cleanup() {
     local rc=$? pid i left
@@ -122,6 +224,7 @@ cleanup() {
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
     if [[ -n $http_pid ]]; then kill "$http_pid" 2>/dev/null; wait "$http_pid" 2>/dev/null; fi
+    pg_stop
     # Never rm -rf through a mount.
     awk -v t="$tmp/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
         while read -r m; do umount -l "$m"; done
@@ -257,10 +360,11 @@ else
 fi
 
 skip() { result "$1" "$2" 1 "not run: no image"; }
-run() { # a throw-away container with no network and a time limit; removed even if it hangs
+run() { # a throw-away container with no network (net=host run ...: the host's) and a time limit;
+    # removed even if it hangs
     local name rc=0
     name=sitrep-ci-run-$run_id-$(date +%s%N)
-    timeout -k 5 "$RUN_LIMIT" "$DOCKER" run --rm --name "$name" --network=none "$@" || rc=$?
+    timeout -k 5 "$RUN_LIMIT" "$DOCKER" run --rm --name "$name" --network="${net:-none}" "$@" || rc=$?
     if ((rc == 124 || rc == 137)); then
         d rm -f "$name" >/dev/null 2>&1
         echo "(no answer within ${RUN_LIMIT}s: container removed)"
@@ -418,6 +522,69 @@ if [[ -n $built ]]; then
     d rm -f "$c" >/dev/null
 else
     skip 7 "the process inside runs as a non-root user"
+fi
+
+# ---- 8. on PostgreSQL: the store built into a server on the host; no SQLite file -------------------
+pg_title="on PostgreSQL (a server on the host): the store is built there, '!status Mosul' answers, no SQLite file is written, and the next run reuses the store"
+# In the container: the question, then nothing where the SQLite store would be (the image's
+# SITREP_DATABASE, on /data) nor anywhere else it could write.
+pg_in_container=$(
+    cat <<'SH'
+sitrep ask "$1" || exit
+left=$(find /data /tmp -name 'sitrep.db*' 2>/dev/null)
+if [ -e "$SITREP_DATABASE" ] || [ -n "$left" ]; then
+    echo "an SQLite store was written: $SITREP_DATABASE $left"
+    exit 3
+fi
+SH
+)
+pg_run() { # QUESTION: the image with compose.yaml's bot-pg settings and hardening, on the host's network
+    net=host run --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true \
+        --memory 256m \
+        -e "SITREP_DATABASE_URL=postgresql://sitrep@127.0.0.1:$pg_port/sitrep" \
+        -e SITREP_DATABASE_PASSWORD_FILE=/run/secrets/postgres_password \
+        -v "$tmp/postgres_password:/run/secrets/postgres_password:ro" \
+        "$image" sh -c "$pg_in_container" sh "$1"
+}
+if [[ -z $built ]]; then
+    skip 8 "$pg_title"
+elif ! pg_start; then
+    note "$pg_error"
+    result 8 "$pg_title" 1 "no PostgreSQL server"
+else
+    note "$("$pg_bin/postgres" --version) on 127.0.0.1:$pg_port, in $pg_dir"
+    # The password as compose.yaml gives it: a secret file the container's user can read.
+    printf '%s\n' "$pg_password" >"$tmp/postgres_password"
+    chown 10001:10001 "$tmp/postgres_password"
+    chmod 0400 "$tmp/postgres_password"
+    rc=0
+    t0=$(date +%s%N)
+    out=$(pg_run '!status Mosul' 2>&1) || rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    printf '%s\n' "$out" | head -n 4 | sed 's/^/    /'
+    facts=$(pg_value "SELECT count(*) FROM facts WHERE origin = 'curated'")
+    schema=$(pg_value "SELECT max(version) FROM schema_version")
+    owner=$(pg_value "SELECT tableowner FROM pg_tables WHERE tablename = 'facts'")
+    built_at=$(pg_value "SELECT value FROM meta WHERE key = 'built_at'")
+    note "first run: exit $rc after ${ms} ms; in PostgreSQL: $facts curated facts, schema $schema, tables owned by $owner, built at $built_at"
+    why=
+    if [[ $rc != 0 || $out != *Mosul* ]]; then
+        why="first run: exit $rc"
+        printf '%s\n' "$out" | tail -n 3 | sed 's/^/    | /'
+    fi
+    [[ -z $why && $facts =~ ^[0-9]+$ && $facts -gt 0 && $owner == sitrep ]] || why=${why:-"no store in PostgreSQL"}
+    if [[ -z $why ]]; then
+        out=$(pg_run '!status Raqqa' 2>&1) || rc=$?
+        again=$(pg_value "SELECT value FROM meta WHERE key = 'built_at'")
+        printf '%s\n' "$out" | head -n 2 | sed 's/^/    /'
+        if [[ $rc != 0 || $out != *Raqqa* ]]; then
+            why="second run: exit $rc"
+            printf '%s\n' "$out" | tail -n 3 | sed 's/^/    | /'
+        fi
+        [[ -n $why || $again == "$built_at" ]] || why="the second run built the store again ($again)"
+    fi
+    result 8 "$pg_title" "$([[ -z $why ]] && echo 0 || echo 1)" "$why"
+    pg_stop
 fi
 
 say "container check took $(elapsed)s"

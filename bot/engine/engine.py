@@ -121,7 +121,7 @@ class Engine:
             self._resolvers.pop(guild, None)
             self._own_names.pop(guild, None)
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, full_collection: bool = True) -> None:
         """Reload the names and the place hierarchy after the store changed."""
         self.invalidate()
         self._children = await self.store.child_places()
@@ -130,8 +130,11 @@ class Engine:
         await self.resolver(0)
         # The resolver is hundreds of thousands of long-lived objects: move them out of the
         # cyclic collector's reach, or every full collection walks them all (~200 ms at 200k
-        # names, measured) and stalls the event loop.
-        gc.collect()
+        # names, measured) and stalls the event loop. At start a full collection first, so that
+        # nothing dead is frozen; on a reload while serving (``bot.engine.follow``), the young
+        # generations only: the new resolver is young, and a full collection of a big heap
+        # would hold the loop for longer than the reload itself.
+        gc.collect(generation=2 if full_collection else 1)
         gc.freeze()
         release_free_memory()
 

@@ -36,7 +36,7 @@ async def follow_changes(engine: Engine) -> None:
             now, current = await store.change_mark()
             if current != generation or now < last:
                 log.info("the store was rebuilt or restored: reloading names and answers")
-                await engine.refresh()
+                await engine.refresh(full_collection=False)
             elif now > last:
                 for guild, subject in await store.changes_after(last):
                     engine.invalidate(guild, names=subject_touches_names(subject))

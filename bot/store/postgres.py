@@ -46,6 +46,8 @@ races another process. Changes are rare; the lock costs nothing noticeable."""
 MIGRATE_LOCK = 0x5177_6D67
 CHANNEL = "sitrep_changes"
 """The LISTEN/NOTIFY channel on which every commit is announced (delivered when it commits)."""
+CLOSE_WAIT = 5.0
+"""Seconds closing the store waits for its connections before it terminates them."""
 CHANGE_POLL = 5.0
 """Without a notice, look anyway this often: a change made by other tools (``pg_restore``) sends
 none, and a listening connection can be lost."""
@@ -296,7 +298,11 @@ class PostgresStore(SqlStore):
             self._listener = None
             with contextlib.suppress(StoreError, StoreUnavailable):
                 listener = await connect(self.where)
-                await listener.add_listener(CHANNEL, self._on_notice)
+                try:
+                    await listener.add_listener(CHANNEL, self._on_notice)
+                except BaseException:
+                    listener.terminate()  # cancelled or failed half way: never leave it open
+                    raise
                 self._listener = listener
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._notified.wait(), CHANGE_POLL)
@@ -322,9 +328,15 @@ class PostgresStore(SqlStore):
         return str(self.where)
 
     async def close(self) -> None:
+        """Close the listener at once and the pool gracefully, but never wait for ever: asyncpg's
+        ``Pool.close`` waits for every connection to be released, so a stuck one would keep a
+        stopping process alive; after ``CLOSE_WAIT`` the rest are terminated."""
         if self._listener is not None:
-            await self._listener.close()
-        await self.pool.close()
+            self._listener.terminate()
+        try:
+            await asyncio.wait_for(self.pool.pool.close(), CLOSE_WAIT)
+        except TimeoutError:
+            self.pool.pool.terminate()
 
     async def open_writer(self) -> SqlWriter:
         """The writer shares the pool: each change takes a connection for its transaction."""

@@ -129,6 +129,7 @@ async def running_bot(
     if server.port == 0:
         raise RuntimeError("start the FakeDiscord before running a bot against it")
     server.patch_discord()
+    server.client = bot
     if guild_ready_timeout is not None:
         bot._connection.guild_ready_timeout = guild_ready_timeout
     task: asyncio.Task[None] | None = None

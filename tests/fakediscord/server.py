@@ -36,6 +36,7 @@ Behaviour modelled on Discord (see https://discord.com/developers/docs):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -115,6 +116,8 @@ from .validation import FormErrors, validate_choices, validate_command, validate
 log = logging.getLogger("fakediscord")
 
 API_VERSION = 10
+VIEW_WAIT = 5.0
+"""How long a click waits for the bot to register the message's view before it is sent anyway."""
 # Application flags: the three "limited" gateway intent flags mean "allowed, unverified app".
 APP_FLAG_GATEWAY_PRESENCE_LIMITED = 1 << 13
 APP_FLAG_GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 15
@@ -280,6 +283,8 @@ class FakeDiscord:
         self.signal = Signal()
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[str] = []
+        self.client: Any = None
+        """The discord.py client ``running_bot`` connected, if any (see ``_bot_listens``)."""
         """``"METHOD /path"`` of every request no route handled (404 or 405)."""
         self.errors: list[str] = []
         """Tracebacks of exceptions inside the fake itself (a test should assert it is empty)."""
@@ -1745,6 +1750,15 @@ class FakeDiscord:
             raise RuntimeError("no gateway session would receive the interaction; is the bot up?")
         return record
 
+    def _bot_listens(self, message_id: int, component_type: int, custom_id: str) -> bool:
+        """Whether the connected discord.py client has a view item for this component (or no
+        client is attached to ask)."""
+        if self.client is None:
+            return True
+        store = self.client._connection._view_store
+        key = (component_type, custom_id)
+        return any(key in (store._views.get(mid) or {}) for mid in (message_id, None))
+
     async def _component_interaction(
         self,
         message_id: int,
@@ -1772,6 +1786,13 @@ class FakeDiscord:
         data: JSON = {"custom_id": custom_id, "component_type": int(component["type"])}
         if component.get("id") is not None:
             data["id"] = component["id"]
+        # A person clicks only a message already on screen; a test can click before the bot has
+        # read the HTTP response that created it, and so before it registered the message's view
+        # (discord.py then drops the click, and the test waits in vain). Wait until it listens.
+        with contextlib.suppress(TimeoutError):
+            await self.signal.wait_for(
+                lambda: self._bot_listens(message_id, int(component["type"]), custom_id),
+                VIEW_WAIT, f"the bot's view for {custom_id!r}")
         if values is not None:
             data["values"] = values
         channel_id = int(msg["channel_id"])
