@@ -65,21 +65,26 @@ async def resolution_kinds(engine: Engine, qs: Sequence[str]) -> str:
 
 async def statements_per_request(engine: Engine, fn: Callable[[str], Awaitable[object]],
                                  qs: Sequence[str], sample: int = 200) -> float:
-    """Mean number of SQL statements one request runs (``set_trace_callback``): each is a hop to
-    aiosqlite's single worker thread and back, and under load every hop queues behind the other
-    requests' hops, so the count matters more than the statement's own microseconds."""
+    """Mean number of SQL statements one request runs (``set_trace_callback`` on each of the
+    store's read connections, which statements take in turn): each is a hop to an aiosqlite
+    worker thread and back, and under load every hop waits for a free connection, so the count
+    matters more than the statement's own microseconds."""
     count = 0
 
     def trace(_: str) -> None:
         nonlocal count
         count += 1
 
-    await engine.store.conn.set_trace_callback(trace)
+    # every read connection of the pool: consecutive statements take turns on them
+    conns = [reader.conn for reader in engine.store.pool.readers]
+    for conn in conns:
+        await conn.set_trace_callback(trace)
     try:
         for q in qs[:sample]:
             await fn(q)
     finally:
-        await engine.store.conn.set_trace_callback(None)  # type: ignore[arg-type]
+        for conn in conns:
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]
     return count / min(sample, len(qs))
 
 
