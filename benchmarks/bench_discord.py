@@ -8,7 +8,10 @@ dispatch, the command, the engine's queries, rendering and the HTTP request. ``!
 exactly the same path with no engine work, so the difference is what sitrep itself costs; the
 three commands are interleaved round-robin so that any drift of the machine hits all alike.
 
-Run: ``.venv/bin/python -m benchmarks.bench_discord [--facts 1000000]``. Prints a table.
+Run: ``.venv/bin/python -m benchmarks.bench_discord [--facts 1000000] [--postgres]``. Prints a
+table. ``--postgres`` runs every case on SQLite and on a PostgreSQL copy of the same store (a
+throwaway server, ``benchmarks/pg.py``), the engines alternating; ``bench_engines`` calls
+:func:`run_case` with the stores it has built.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import synth
+from benchmarks import pg, synth
 from benchmarks.common import ROOT, percentile
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -33,6 +37,7 @@ from fakediscord import FakeDiscord, fake_discord, running_bot
 from bot.config import load_settings
 from bot.discord.app import create_bot
 from bot.runtime import open_at
+from bot.store.db import connect
 from bot.store.stores import build_store
 
 MESSAGES = r"/channels/\d+/messages"
@@ -92,58 +97,97 @@ async def burst(server: FakeDiscord, users: list[int], channels: list[int], plac
     return len(answered), seconds, percentile([(r.at - started) * 1000 for r in answered], 99)
 
 
-async def run_case(label: str, db: Path, places: list[str], rounds: int,
-                   burst_size: int) -> list[str]:
-    rows = []
+@dataclass(slots=True)
+class Case:
+    """What one store answered through the fake Discord: per-command latencies (ms) and the
+    burst's outcome."""
+
+    times: dict[str, list[float]]
+    burst_size: int
+    answered: int
+    seconds: float
+    burst_p99: float
+    users: int
+    channels: int
+
+
+async def run_case(where: Path | str, places: list[str], rounds: int, burst_size: int) -> Case:
+    """The interleaved rounds and the burst on the store at ``where`` (an SQLite file or a
+    PostgreSQL URL)."""
     async with fake_discord() as server:
         users = [server.add_user(f"user{i}", guild_id=server.guild_id).id for i in range(250)]
         guild = server.world.guilds[server.guild_id]
         channels = [server.world.add_channel(guild, f"room-{i}").id for i in range(50)]
-        engine_rt = await open_at(db)
-        settings = load_settings(discord_token="bench.token", database=db, user_rate=100_000,
+        engine_rt = await open_at(where)
+        store = {"database_url": where} if isinstance(where, str) else {"database": where}
+        settings = load_settings(discord_token="bench.token", **store, user_rate=100_000,
                                  same_answer_seconds=0, log_level="WARNING")
         bot = create_bot(settings, engine_rt)
         try:
             async with running_bot(server, bot, "bench.token"):
                 times = await interleaved(server, places, rounds)
-                ping = statistics.median(times["ping"])
-                for kind in ("ping", "status", "timeline"):
-                    t = times[kind]
-                    p50, p99 = statistics.median(t), percentile(t, 99)
-                    verdict = "" if kind == "ping" else (
-                        "PASS" if p50 <= 1.5 * ping and p99 <= 10 else "FAIL")
-                    rows.append(f"| {label} | `!{kind}` gateway event → reply request | "
-                                f"{p50:.2f} ms | {p99:.2f} ms | n={len(t)}, max {max(t):.2f} ms, "
-                                f"{p50 / ping:.2f}× ping | "
-                                f"{'' if kind == 'ping' else 'p50 <= 1.5× ping, p99 <= 10 ms'} "
-                                f"| {verdict} |")
                 answered, seconds, p99 = await burst(server, users, channels, places, burst_size)
-                rows.append(f"| {label} | burst of {burst_size} commands from {len(users)} users "
-                            f"in {len(channels)} channels "
-                            f"| {answered} answered in {seconds:.2f} s | {p99:.0f} ms (last "
-                            f"reply, p99) | {burst_size / seconds:.0f} commands/s | nothing lost "
-                            f"| {'PASS' if answered == burst_size else 'FAIL'} |")
         finally:
             await engine_rt.close()
+    return Case(times, burst_size, answered, seconds, p99, len(users), len(channels))
+
+
+def markdown_rows(label: str, case: Case) -> list[str]:
+    rows = []
+    ping = statistics.median(case.times["ping"])
+    for kind in ("ping", "status", "timeline"):
+        t = case.times[kind]
+        p50, p99 = statistics.median(t), percentile(t, 99)
+        verdict = "" if kind == "ping" else (
+            "PASS" if p50 <= 1.5 * ping and p99 <= 10 else "FAIL")
+        rows.append(f"| {label} | `!{kind}` gateway event → reply request | "
+                    f"{p50:.2f} ms | {p99:.2f} ms | n={len(t)}, max {max(t):.2f} ms, "
+                    f"{p50 / ping:.2f}× ping | "
+                    f"{'' if kind == 'ping' else 'p50 <= 1.5× ping, p99 <= 10 ms'} "
+                    f"| {verdict} |")
+    rows.append(f"| {label} | burst of {case.burst_size} commands from {case.users} users "
+                f"in {case.channels} channels "
+                f"| {case.answered} answered in {case.seconds:.2f} s | {case.burst_p99:.0f} ms "
+                f"(last reply, p99) | {case.burst_size / case.seconds:.0f} commands/s | "
+                f"nothing lost | {'PASS' if case.answered == case.burst_size else 'FAIL'} |")
     return rows
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def synthetic_places(db: Path) -> list[str]:
+    """Names of ordinary places of the synthetic store (not the hot ones, under 50 facts)."""
+    conn = await connect(db, readonly=True)
+    try:
+        counts = await synth.fact_counts(conn)
+    finally:
+        await conn.close()
+    return [name for _, name, n in counts[1000:] if n < 50][:2000]
+
+
+async def main_async(args: argparse.Namespace, server: object | None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sitrep-bench-discord-"))
+    rows: list[str] = []
     try:
         real = tmp / "real.db"
         await build_store(real, ROOT / "seeds", ROOT / "data")
-        rows = await run_case("real store", real, REAL_PLACES, args.rounds, args.burst)
+        cases: list[tuple[str, Path, list[str]]] = [("real store", real, REAL_PLACES)]
         if args.facts:
-            syn = synth.make_synthetic()
-            big = tmp / "big.db"
-            conn = await synth.create_store(big, syn)
-            await synth.load_facts_bulk(conn, big, synth.fact_rows(syn, args.facts))
-            counts = await synth.fact_counts(conn)
-            await conn.close()
-            names = [name for _, name, n in counts[1000:] if n < 50][:2000]
-            rows += await run_case(f"{args.facts // 1000}k facts, 200k names", big, names,
-                                   args.rounds, args.burst)
+            big, _, _ = await synth.cached_store(args.facts)
+            cases.append((f"{args.facts // 1000}k facts, 200k names", big,
+                          await synthetic_places(big)))
+        for i, (label, db, places) in enumerate(cases):
+            where: list[tuple[str, Path | str]] = [("SQLite", db)]
+            if server is not None:
+                url = server.create_database(f"discord_{i}")  # type: ignore[attr-defined]
+                if db == real:
+                    await build_store(pg.location(url), ROOT / "seeds", ROOT / "data")
+                else:
+                    await pg.copy_sqlite(db, url)
+                where.append(("PostgreSQL", url))
+                if i % 2:
+                    where.reverse()  # alternate which engine goes first
+            for engine, at in where:
+                case = await run_case(at, places, args.rounds, args.burst)
+                rows += markdown_rows(f"{label}, {engine}", case)
         print("| store | measurement | p50 | p99 | other | target | result |")
         print("|---|---|---|---|---|---|---|")
         print("\n".join(rows))
@@ -157,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=1000, help="commands in the burst")
     parser.add_argument("--facts", type=int, default=1_000_000,
                         help="facts in the synthetic store (0 skips it)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also run every case on a PostgreSQL copy of the store")
+    args = parser.parse_args(argv)
     started = time.perf_counter()
-    asyncio.run(main_async(parser.parse_args(argv)))
+    if args.postgres:
+        with pg.throwaway_server() as server:
+            asyncio.run(main_async(args, server))
+    else:
+        asyncio.run(main_async(args, None))
     print(f"\n({time.perf_counter() - started:.0f} s)")
     return 0
 

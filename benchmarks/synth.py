@@ -22,6 +22,7 @@ Two ways to load the facts, both through aiosqlite and the INSERT statement of
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import random
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.domain.model import DateSpec, Fact, Genre, Modality, Precision, Qualifier, Rank, Source, Status
+from bot.store import schema
 from bot.store.build import FACT_COLUMNS, fact_row
 from bot.store.db import connect, migrate, transaction
 
@@ -279,3 +281,45 @@ async def fact_counts(conn: aiosqlite.Connection) -> list[tuple[str, str, int]]:
         "SELECT p.id, p.name, c.n FROM (SELECT place_id, count(*) AS n FROM facts "
         "GROUP BY place_id) c JOIN places p ON p.id = c.place_id ORDER BY c.n DESC, p.id")
     return [(str(a), str(b), int(n)) for a, b, n in rows]
+
+
+CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "bench-cache"
+"""Where :func:`cached_store` keeps synthetic stores between runs (``var/`` is not committed)."""
+
+
+def _cache_key(n_facts: int, n_places: int) -> str:
+    """Changes whenever the data or the schema could: this module's source, the schema's and the
+    sizes; a stale file is never reused."""
+    digest = hashlib.sha256()
+    for module_file in (Path(__file__), Path(schema.__file__)):
+        digest.update(module_file.read_bytes())
+    digest.update(f"{n_facts}/{n_places}".encode())
+    return digest.hexdigest()[:12]
+
+
+def _fresh_partial(path: Path) -> Path:
+    """Make room for a new cached file: remove other versions of it and any half-built one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stem = path.name.rsplit("-", 1)[0]
+    for old in path.parent.glob(f"{stem}-*.db*"):
+        old.unlink()  # an older schema's or generator's file, or a build that was interrupted
+    return path.with_name(path.name + ".partial")
+
+
+async def cached_store(n_facts: int, n_places: int = N_PLACES, *,
+                       cache_dir: Path = CACHE_DIR) -> tuple[Path, Synthetic, bool]:
+    """The synthetic SQLite store of ``n_facts`` facts over ``n_places`` places, built with
+    :func:`load_facts_bulk` the first time and reused afterwards (the file is only ever read by
+    the benchmarks that use it). Returns (file, the generated data, whether it was reused)."""
+    syn = make_synthetic(n_places=n_places)
+    path = cache_dir / f"synthetic-{n_facts}-{n_places}-{_cache_key(n_facts, n_places)}.db"
+    if path.exists():
+        return path, syn, True
+    partial = _fresh_partial(path)
+    conn = await create_store(partial, syn)
+    try:
+        await load_facts_bulk(conn, partial, fact_rows(syn, n_facts))
+    finally:
+        await conn.close()  # the last connection to close checkpoints and removes the WAL
+    partial.rename(path)
+    return path, syn, False
