@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.runtime import open_at
 from bot.store.backup import backup, restore
-from tests.conftest import TODAY, StoreAt
+from bot.store.postgres import PostgresStore
+from tests.conftest import TODAY, StoreAt, store_copy
 
 A, MOD = 4242, 9
 WITHIN = 1.0
@@ -78,3 +79,31 @@ async def test_a_restore_reloads_everything_within_a_second(shipped_copy: StoreA
         await seen_within(alias_gone)
     finally:
         await here.close()
+
+
+@pytest.fixture
+def pg_copy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreAt]:
+    yield from store_copy(request, "postgresql", "fixture", tmp_path)
+
+
+async def test_closing_stops_the_follower_even_as_a_notice_arrives(pg_copy: StoreAt) -> None:
+    """A notice that lands in the very loop turn the follower is cancelled in must not keep it
+    alive: ``asyncio.wait_for`` on Python 3.11 returns the awaited result and drops such a
+    cancellation, and closing the runtime (a test, a stopping bot) then waited for ever."""
+    rt = await open_at(pg_copy, today=lambda: TODAY)
+    try:
+        store = rt.store
+        assert isinstance(store, PostgresStore)
+        follower = next(t for t in asyncio.all_tasks() if t.get_name() == "sitrep-follow")
+
+        async def listening() -> bool:
+            return store._listener is not None
+        await seen_within(listening, 10)
+        await asyncio.sleep(0.05)  # past the listener's set-up, waiting for a notice
+        store._on_notice()  # what asyncpg calls when the NOTIFY arrives
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(5):
+                await follower
+    finally:
+        await rt.close()

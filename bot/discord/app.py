@@ -145,7 +145,8 @@ async def _connect_once(bot: SitrepBot, token: str, stopping: asyncio.Event) -> 
         if stopper.done():
             log.info("stopping: closing the gateway connection and the store")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(bot.close(), timeout=4)
+                async with asyncio.timeout(4):
+                    await bot.close()
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
@@ -169,7 +170,8 @@ async def _open_store(settings: Settings, stopping: asyncio.Event) -> Runtime | 
         except StoreUnavailable as exc:
             log.warning("%s; retrying in %.0f s", exc, delay)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=delay)
+            async with asyncio.timeout(delay):
+                await stopping.wait()
         if stopping.is_set():
             return None
         delay = min(delay * 2, RETRY_MAX)
@@ -232,6 +234,7 @@ async def _serve(settings: Settings, runtime: Runtime, token: str,
             log.warning("cannot reach Discord (%s); retrying in %.0f s",
                         type(exc).__name__, delay)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await stopping.wait()
             delay = min(delay * 2, RETRY_MAX)
     return 0

@@ -304,8 +304,11 @@ class PostgresStore(SqlStore):
                     listener.terminate()  # cancelled or failed half way: never leave it open
                     raise
                 self._listener = listener
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the notice does, and the follower would then never stop
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._notified.wait(), CHANGE_POLL)
+            async with asyncio.timeout(CHANGE_POLL):
+                await self._notified.wait()
         self._notified.clear()
 
     def _on_notice(self, *_: object) -> None:
@@ -334,7 +337,8 @@ class PostgresStore(SqlStore):
         if self._listener is not None:
             self._listener.terminate()
         try:
-            await asyncio.wait_for(self.pool.pool.close(), CLOSE_WAIT)
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self.pool.pool.close()
         except TimeoutError:
             self.pool.pool.terminate()
 
