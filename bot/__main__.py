@@ -29,11 +29,12 @@ from bot.domain.errors import StoreFailure
 from bot.render.json import render_json, schema_text
 from bot.render.text import render_text
 from bot.runtime import running
+from bot.services.shards import down_too_long, plan_lines
 from bot.store.backup import backup, restore
 from bot.store.build import BuildError
 from bot.store.copy import copy_store
 from bot.store.exchange import ImportProblems
-from bot.store.stores import build_store, store_health
+from bot.store.stores import build_store, open_store, store_health
 
 log = logging.getLogger("sitrep")
 
@@ -125,11 +126,25 @@ async def health_problem(settings: Settings) -> str | None:
     if settings.heartbeat_file is not None:
         try:
             age = time.time() - settings.heartbeat_file.stat().st_mtime
+            beat = settings.heartbeat_file.read_text(encoding="utf-8")
         except OSError:
             return "no heartbeat yet"
         if age > HEARTBEAT_STALE:
             return f"the heartbeat is {age:.0f} s old"
+        return down_too_long(beat, time.time())
     return None
+
+
+async def cmd_shards(settings: Settings) -> int:
+    """Which process holds which shard, as the running bots last reported to the store."""
+    store = await open_store(settings.store)
+    try:
+        reports = await store.shard_reports()
+    finally:
+        await store.close()
+    for line in plan_lines(reports, time.time()):
+        print(line)
+    return 0
 
 
 PG_BACKUP = ("the store is on PostgreSQL ({store}): back it up with PostgreSQL's own tools, "
@@ -257,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="validate the curated files and list every problem")
     sub.add_parser("bot", help="the Discord bot (needs SITREP_DISCORD_TOKEN)")
     sub.add_parser("health", help="exit 0 when the store is readable and the bot alive")
+    sub.add_parser("shards", help="which process holds which shard, and its servers")
     backup_cmd = sub.add_parser("backup", help="a consistent copy of the store, safe while running")
     backup_cmd.add_argument("file", type=Path)
     restore_cmd = sub.add_parser("restore", help="put a backup back (and upgrade it)")
@@ -320,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(cmd_bot(settings))
         if command == "health":
             return asyncio.run(cmd_health(settings))
+        if command == "shards":
+            return asyncio.run(cmd_shards(settings))
         if command == "backup":
             return asyncio.run(cmd_backup(settings, args.file))
         if command == "restore":

@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.shards import MAX_SHARDS, Shards, parse_ids
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Where seeds/ and data/ live: beside the package, in a checkout and in the container alike."""
 
@@ -99,6 +101,12 @@ class Settings(BaseSettings):
     _location: StoreLocation = PrivateAttr()
     data_dir: Path = PROJECT_ROOT / "data"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
+    shard_count: str = "auto"
+    """How many shards the bot runs in all (every process the same number), or ``auto``: the
+    count Discord recommends (``GET /gateway/bot``), for a single process only."""
+    shard_ids: str = "all"
+    """The shards this process holds: ``all``, or numbers and ranges (``0-3``, ``4,5``)."""
+    _shards: Shards | None = PrivateAttr(default=None)
     query_budget: float = Field(default=2.0, gt=0, le=60)
     """Seconds an answer's query may take before the store stops it ("too many matches")."""
     prefix: str = Field(default="!", min_length=1, max_length=5)
@@ -165,6 +173,30 @@ class Settings(BaseSettings):
         self._location = self._locate()
         return self
 
+    @model_validator(mode="after")
+    def _sharding(self) -> Settings:
+        """Several processes share one store only on PostgreSQL: SQLite's file belongs to one
+        process, so an SQLite bot holds every shard (one process, however many shards)."""
+        count_text = self.shard_count.strip().lower()
+        if count_text == "auto":
+            if self.shard_ids.strip().lower() not in ("", "all"):
+                raise ValueError("shard_ids: name the shards of a fixed SITREP_SHARD_COUNT "
+                                 "(every process must agree on the count), not of auto")
+            self._shards = None
+            return self
+        if not count_text.isdigit() or not 1 <= int(count_text) <= MAX_SHARDS:
+            raise ValueError(f"shard_count: {self.shard_count!r} is not auto or a number "
+                             f"from 1 to {MAX_SHARDS}")
+        try:
+            self._shards = Shards(int(count_text), parse_ids(self.shard_ids, int(count_text)))
+        except ValueError as exc:
+            raise ValueError(f"shard_ids: {exc}") from None
+        if not self._shards.holds_every and self._location.kind == "sqlite":
+            raise ValueError(f"shard_ids: holding only shards {self._shards} needs several "
+                             "processes, and they can share the store only on PostgreSQL "
+                             "(set SITREP_DATABASE_URL=postgresql://...)")
+        return self
+
     def _locate(self) -> StoreLocation:
         url = self.database_url.get_secret_value().strip() if self.database_url else ""
         if not url:
@@ -187,6 +219,11 @@ class Settings(BaseSettings):
         return self._location
 
     @property
+    def shards(self) -> Shards | None:
+        """The shards this process holds; None for ``auto`` (known once Discord says)."""
+        return self._shards
+
+    @property
     def has_token(self) -> bool:
         return self.discord_token is not None
 
@@ -203,7 +240,8 @@ def load_settings(**overrides: object) -> Settings:
             loc = "discord_token_file"
         if not loc and "password file" in message:
             loc = "database_password_file"
-        if not loc and message.startswith("database_url: "):
-            loc, message = "database_url", message.removeprefix("database_url: ")
+        named, _, rest = message.partition(": ")
+        if not loc and rest and named in Settings.model_fields:  # a check across settings
+            loc, message = named, rest
         name = f"SITREP_{loc.upper()}" if loc else "a SITREP_ setting"
         raise SettingsError(f"invalid {name}: {message}") from None

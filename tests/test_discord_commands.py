@@ -32,10 +32,10 @@ async def loaded(store: Path) -> AsyncIterator[SitrepBot]:
     runtime = await open_runtime(settings, today=lambda: TODAY, build=False)
     bot = create_bot(settings, runtime)
     try:
-        await bot.setup_hook()
-        yield bot
+        async with bot:  # discord.py's own set-up and close, without connecting
+            await bot.setup_hook()
+            yield bot
     finally:
-        await bot.close()
         await runtime.close()
 
 

@@ -290,7 +290,7 @@ async def test_commands_log_one_line_and_never_the_token(server: FakeDiscord, st
         await b.runtime.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "sitrep.commands"]
     assert len(lines) == 1 and re.fullmatch(
-        rf"guild={server.guild_id} command=status place=mosul error=- latency_ms=[\d.]+", lines[0])
+        rf"guild={server.guild_id} shard=0 command=status place=mosul error=- latency_ms=[\d.]+", lines[0])
     assert TOKEN not in caplog.text and "SECRET" not in caplog.text
 
 

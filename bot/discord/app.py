@@ -13,18 +13,21 @@ import hashlib
 import json
 import logging
 import signal
-import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
 from discord.ext import commands
 
 from bot.config import Settings, SettingsError
-from bot.domain.errors import StoreUnavailable
+from bot.discord.shards import IdentifyGate
+from bot.domain.errors import StoreFailure, StoreUnavailable
+from bot.domain.shards import Shards
 from bot.engine import Engine
 from bot.runtime import Runtime, open_runtime
 from bot.services.moderation import ModerationService
+from bot.services.shards import ShardBoard
 
 log = logging.getLogger("sitrep.bot")
 
@@ -54,13 +57,22 @@ def intents_for(settings: Settings) -> discord.Intents:
     return intents
 
 
-class SitrepBot(commands.Bot):
-    """``commands.Bot`` over an open runtime; everything Discord-specific lives in the cogs. The
-    runtime stays open when the bot closes: whoever opened it closes it (``run_bot`` reuses one
-    runtime across reconnections)."""
+class SitrepBot(commands.AutoShardedBot):
+    """``commands.AutoShardedBot`` over an open runtime; everything Discord-specific lives in the
+    cogs. The runtime stays open when the bot closes: whoever opened it closes it (``run_bot``
+    reuses one runtime, and one ``ShardBoard``, across reconnections).
 
-    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+    Always the sharded client, even for one shard: one code path, and a process holding every
+    shard (the SQLite set-up) needs nothing else. ``SITREP_SHARD_COUNT=auto`` lets discord.py ask
+    Discord for the count."""
+
+    def __init__(self, settings: Settings, runtime: Runtime,
+                 board: ShardBoard | None = None) -> None:
+        shards = settings.shards
+        held: dict[str, Any] = {} if shards is None else {  # none: discord.py asks Discord
+            "shard_count": shards.count, "shard_ids": list(shards.ids)}
         super().__init__(
+            **held,
             command_prefix=commands.when_mentioned_or(settings.prefix),
             intents=intents_for(settings),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -70,6 +82,15 @@ class SitrepBot(commands.Bot):
         )
         self.settings = settings
         self.runtime = runtime
+        self.board = board or ShardBoard()
+        self.board.refresh = self.measure_shards
+        self.gate = IdentifyGate(runtime.store.identify_turn)
+
+    @property
+    def held_shards(self) -> Shards:
+        """The shards this process holds (known once connecting began, for ``auto``)."""
+        count = self.shard_count or 1
+        return Shards(count, tuple(self.shard_ids or range(count)))
 
     @property
     def engine(self) -> Engine:
@@ -95,6 +116,28 @@ class SitrepBot(commands.Bot):
         if self.settings.sync_commands:
             await self.sync_commands()
 
+    async def _learn_gateway(self) -> None:
+        """How many sessions Discord lets this bot start at once, for the IDENTIFY turns; and a
+        warning when a fixed shard count is below what Discord recommends."""
+        try:
+            recommended, _, limit = await self.http.get_bot_gateway()
+        except (discord.GatewayNotFound, discord.HTTPException) as exc:  # one at a time, then
+            log.warning("cannot read Discord's session start limit (%s); starting one shard "
+                        "at a time", exc)
+            return
+        self.gate.max_concurrency = max(1, int(limit.get("max_concurrency", 1)))
+        if self.shard_count is not None and self.shard_count < recommended:
+            log.warning("SITREP_SHARD_COUNT is %d but Discord recommends %d shards",
+                        self.shard_count, recommended)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for the shard's start-up bucket's turn (``IdentifyGate``), instead of
+        discord.py's fixed five seconds before every shard but the first. The first shard of
+        a connection asks Discord how many sessions may start at once."""
+        if initial:
+            await self._learn_gateway()
+        await self.gate.wait(shard_id or 0)
+
     def tree_hash(self) -> str:
         payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -114,13 +157,35 @@ class SitrepBot(commands.Bot):
 
     async def on_ready(self) -> None:
         assert self.user is not None
-        log.info("connected as %s (id %s) to %d server(s)", self.user, self.user.id,
-                 len(self.guilds))
+        log.info("connected as %s (id %s) to %d server(s), holding shards %s", self.user,
+                 self.user.id, len(self.guilds), self.held_shards)
 
-def create_bot(settings: Settings, runtime: Runtime) -> SitrepBot:
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self.board.held(self.held_shards)
+        self.board.mark(shard_id, True)
+        log.info("shard %s ready: %d server(s)", shard_id, self._guilds_on(shard_id))
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.board.mark(shard_id, True)
+        log.info("shard %s resumed its session", shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.board.mark(shard_id, False)
+        log.warning("shard %s disconnected", shard_id)
+
+    def _guilds_on(self, shard_id: int) -> int:
+        return sum(1 for g in self.guilds if g.shard_id == shard_id)
+
+    def measure_shards(self) -> None:
+        """Latency and server count of each held shard, into the board (every heartbeat)."""
+        for shard_id, latency in self.latencies:
+            self.board.measure(shard_id, latency, self._guilds_on(shard_id))
+
+def create_bot(settings: Settings, runtime: Runtime,
+               board: ShardBoard | None = None) -> SitrepBot:
     """A fully configured bot over an open runtime, not yet connected."""
     check_settings(settings)
-    return SitrepBot(settings, runtime)
+    return SitrepBot(settings, runtime, board)
 
 
 RETRY_FIRST = 2.0
@@ -128,11 +193,21 @@ RETRY_MAX = 60.0
 HEARTBEAT_EVERY = 10.0
 
 
-async def heartbeat(path: Path) -> None:
-    """Touch ``path`` every few seconds while the event loop runs, so that a container health check
-    can tell a live process from a hung one without asking Discord (which a restart won't fix)."""
+async def heartbeat(board: ShardBoard, path: Path | None, runtime: Runtime) -> None:
+    """Every few seconds while the event loop runs: the shards' states into ``path``, so that a
+    container health check can tell a live process from a hung one without asking Discord (which
+    a restart won't fix) and see a shard that stays disconnected; and into the store, where
+    ``sitrep shards`` reads every process's."""
     while True:
-        await asyncio.to_thread(path.write_text, f"{time.time():.0f}\n", "utf-8")
+        board.refresh()
+        if path is not None:
+            await asyncio.to_thread(path.write_text, board.to_json() + "\n", "utf-8")
+        if board.states:
+            try:
+                await runtime.store.publish_shards(
+                    {shard: json.dumps(board.report(shard)) for shard in board.states})
+            except StoreFailure as exc:
+                log.debug("could not publish the shards' states: %s", exc)
         await asyncio.sleep(HEARTBEAT_EVERY)
 
 
@@ -197,9 +272,11 @@ async def run_bot(settings: Settings) -> int:
         runtime = await _open_store(settings, stopping)  # a broken store ends here, one line
         if runtime is None:
             return 0
-        if settings.heartbeat_file:
-            beat = asyncio.create_task(heartbeat(settings.heartbeat_file))
-        return await _serve(settings, runtime, token, stopping)
+        board = ShardBoard()
+        if settings.shards is not None:
+            board.held(settings.shards)
+        beat = asyncio.create_task(heartbeat(board, settings.heartbeat_file, runtime))
+        return await _serve(settings, runtime, token, stopping, board)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
@@ -210,13 +287,13 @@ async def run_bot(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, runtime: Runtime, token: str,
-                 stopping: asyncio.Event) -> int:
+                 stopping: asyncio.Event, board: ShardBoard) -> int:
     """Connect to Discord and stay connected until asked to stop."""
     message_content = settings.message_content
     delay = RETRY_FIRST
     while not stopping.is_set():
         bot = create_bot(settings.model_copy(update={"message_content": message_content}),
-                         runtime)
+                         runtime, board)
         try:
             await _connect_once(bot, token, stopping)
             return 0  # asked to stop, or the bot closed itself

@@ -283,6 +283,13 @@ async def set_meta(db: Database, key: str, value: str) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
 
+async def meta_under(db: Database, prefix: str) -> dict[str, str]:
+    """Every meta key that starts with ``prefix`` (a word and a colon), without the prefix."""
+    rows = await db.fetch("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
+                          (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+    return {str(r[0])[len(prefix):]: str(r[1]) for r in rows}
+
+
 GENERATION_KEYS = ("curated_digest", "built_at", "restored_at")
 """Meta keys whose change means the shared layer or the whole store was replaced (a build, a
 restore): every process then reloads everything, not just one server's answers."""

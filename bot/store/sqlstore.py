@@ -101,3 +101,30 @@ class SqlStore(ABC):
 
     async def set_meta(self, key: str, value: str) -> None:
         await queries.set_meta(self.db, key, value)
+
+    # ------------------------------------------------------------------ shards
+    async def identify_turn(self, bucket: int, window: float, now: float) -> float:
+        """Take start-up bucket ``bucket``'s turn to IDENTIFY with Discord: 0 when taken (its
+        last IDENTIFY was ``window`` seconds or more before ``now``), else the seconds to wait
+        before asking again. The check and the mark are one write transaction, which on
+        PostgreSQL holds the store's advisory write lock, so processes starting together take
+        turns: no bucket identifies twice within the window, whichever process asks."""
+        key = f"identify:{bucket}"
+        async with self.db.transaction() as tx:
+            last = await queries.get_meta(tx, key)
+            wait = float(last) + window - now if last else 0.0
+            if wait > 0:
+                return wait
+            await queries.set_meta(tx, key, f"{now:.3f}")
+            return 0.0
+
+    async def publish_shards(self, reports: dict[int, str]) -> None:
+        """Each held shard's report (JSON from the Discord front end), for ``sitrep shards``."""
+        async with self.db.transaction() as tx:
+            for shard, report in reports.items():
+                await queries.set_meta(tx, f"shard:{shard}", report)
+
+    async def shard_reports(self) -> dict[int, str]:
+        """The last report of every shard any process has held."""
+        return {int(k): v for k, v in (await queries.meta_under(self.db, "shard:")).items()
+                if k.isdigit()}

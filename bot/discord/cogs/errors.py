@@ -10,7 +10,7 @@ from bot.discord.errors import log_and_reply
 
 
 class Errors(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot | commands.AutoShardedBot) -> None:
         self.bot = bot
         bot.tree.error(self.on_app_command_error)
 

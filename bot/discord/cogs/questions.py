@@ -126,8 +126,9 @@ class Queries(commands.Cog):
     def _log(self, ctx: Ctx, command: Command, answer: Answer, started: float,
              extra: str = "") -> None:
         place = place_of(answer)
-        log.info("guild=%s command=%s place=%s error=%s latency_ms=%.1f%s",
-                 ctx.guild.id if ctx.guild else "dm", command,
+        log.info("guild=%s shard=%s command=%s place=%s error=%s latency_ms=%.1f%s",
+                 ctx.guild.id if ctx.guild else "dm", ctx.guild.shard_id if ctx.guild else 0,
+                 command,
                  place.id if place else "-", answer.error or "-",
                  (time.perf_counter() - started) * 1000, f" ({extra})" if extra else "")
 
@@ -155,7 +156,8 @@ class Queries(commands.Cog):
             await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
             view.message = await interaction.original_response()
         place = place_of(answer)
-        log.info("guild=%s button=%s place=%s", interaction.guild_id or "dm", answer.command,
+        log.info("guild=%s shard=%s button=%s place=%s", interaction.guild_id or "dm",
+                 interaction.guild.shard_id if interaction.guild else 0, answer.command,
                  place.id if place else "-")
 
     async def complete_place(self, interaction: discord.Interaction,
