@@ -386,8 +386,8 @@ class FakeDiscord:
         self._build_routes()
 
     # =============================================================================== lifecycle
-    async def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and start serving."""
+    async def start(self, port: int = 0) -> None:
+        """Bind 127.0.0.1 on ``port`` (0: a free one) and start serving."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         for prefix in ("", CLIENT_PREFIX):
             app.router.add_route("*", prefix + r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
@@ -399,7 +399,7 @@ class FakeDiscord:
             )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
