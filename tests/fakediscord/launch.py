@@ -14,26 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The directory holding ``bot/`` and ``tests/``: what a launched process needs on its path."""
-
-
-def point_discord(api_base: str, gateway_url: str) -> tuple[str, object]:
-    """Point discord.py at a server: ``discord.http.Route.BASE`` (REST) and
-    ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` (websocket). Returns the old values.
-
-    Both are class attributes, so this affects every client in the process.
-    """
-    import discord.gateway
-    import discord.http
-    import yarl
-
-    old = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    discord.http.Route.BASE = api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-    return old
+from .patching import point_discord
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:

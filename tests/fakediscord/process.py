@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from .gateway import GatewaySession
-from .launch import PROJECT_ROOT
+from .patching import PROJECT_ROOT
 from .server import FakeDiscord
 
 

@@ -57,7 +57,6 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from .gateway import GatewayConnection, GatewaySession, client_tag, make_compressor, peer_of
-from .launch import PROJECT_ROOT, point_discord
 from .models import (
     ATTACHMENT_SIZE_LIMIT,
     CHANNEL_DM,
@@ -96,6 +95,7 @@ from .models import (
     compute_pings,
     utcnow_iso,
 )
+from .patching import PROJECT_ROOT, point_discord
 from .records import (
     CALLBACK_AUTOCOMPLETE_RESULT,
     CALLBACK_CHANNEL_MESSAGE,
