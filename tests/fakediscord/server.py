@@ -22,6 +22,13 @@ Behaviour modelled on Discord (see https://discord.com/developers/docs):
   as MESSAGE_CREATE/MESSAGE_UPDATE/MESSAGE_DELETE, as on Discord.
 * A RESUME replays the events the session missed, then RESUMED; an unknown or invalidated
   session gets INVALID_SESSION (``d: false``) and the client must IDENTIFY again.
+* Sharding: a guild's events go only to shard ``(guild_id >> 22) % shard_count`` (DMs to shard
+  0), i.e. to the latest live session that identified with that shard; READY lists only that
+  shard's guilds. Events no session holds are dropped (and listed in ``undelivered``). Guild
+  ids are dealt round-robin to shards (``IdFactory.guild``). ``GET /gateway/bot`` reports
+  ``shard_count`` and ``max_concurrency``; IDENTIFYs are timed per bucket.
+* Client tags: the same API is served under ``/c/{tag}/``; a bot process given such URLs
+  (``launch_command``) is named by its tag on its requests, sessions and messages.
 * The first followup after a deferred ("thinking") response replaces the thinking message.
 * Attachments (uploaded by the bot, posted by users, given to a slash command's attachment
   option or a modal's file upload) are served from the fake's own "CDN" under ``/attachments/``
