@@ -13,6 +13,13 @@ Typical use in a test (pytest-asyncio, ``asyncio_mode = "auto"``)::
 
 ``tests/`` has no ``__init__.py``, so pytest puts ``tests/`` itself on ``sys.path`` and this
 package imports as ``fakediscord``.
+
+Sharding: ``FakeDiscord(guilds=40, shard_count=2)`` deals the guilds round-robin to the shards
+(:meth:`FakeDiscord.shard_of_guild`) and sends each guild's events only to the latest live
+session of its shard (DMs to shard 0), recording every dispatch (``server.dispatches``,
+``server.undelivered``) and IDENTIFY (``server.identify_times``). Real bot processes run against
+it with :func:`bot_process` (``python -m tests.fakediscord.launch``); each carries a client tag in
+its URLs, so requests, sessions and messages say which process they came from.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .gateway import GatewaySession
 from .models import (
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MEMBERS,
@@ -40,6 +48,7 @@ from .models import (
     Pings,
     World,
 )
+from .process import PROJECT_ROOT, BotProcess, BotProcessDied, bot_process
 from .records import (
     CALLBACK_AUTOCOMPLETE_RESULT,
     CALLBACK_CHANNEL_MESSAGE,
@@ -47,7 +56,10 @@ from .records import (
     CALLBACK_DEFERRED_UPDATE_MESSAGE,
     CALLBACK_MODAL,
     CALLBACK_UPDATE_MESSAGE,
+    Delivery,
+    DispatchRecord,
     FailureRule,
+    IdentifyRecord,
     InteractionRecord,
     RecordedFile,
     RecordedRequest,
@@ -74,6 +86,11 @@ __all__ = [
     "INTENT_MESSAGE_CONTENT",
     "MESSAGE_FLAG_EPHEMERAL",
     "MESSAGE_FLAG_LOADING",
+    "PROJECT_ROOT",
+    "BotProcess",
+    "BotProcessDied",
+    "Delivery",
+    "DispatchRecord",
     "FailureRule",
     "FakeChannel",
     "FakeDiscord",
@@ -81,6 +98,8 @@ __all__ = [
     "FakeMember",
     "FakeRole",
     "FakeUser",
+    "GatewaySession",
+    "IdentifyRecord",
     "InteractionRecord",
     "Overwrite",
     "Pings",
@@ -88,6 +107,7 @@ __all__ = [
     "RecordedRequest",
     "Upload",
     "World",
+    "bot_process",
     "fake_discord",
     "json_response",
     "running_bot",

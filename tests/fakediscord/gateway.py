@@ -77,6 +77,25 @@ def make_compressor(kind: str | None) -> Compressor | None:
     raise ValueError(f"unknown compression {kind!r}")
 
 
+def client_tag(request: web.Request) -> str | None:
+    """The ``{tag}`` of a ``/c/{tag}/...`` URL: which client process sent a request.
+
+    Every shard of a bot uses the same token, so the fake cannot tell two bot processes apart
+    by what Discord sees. A process started with tagged URLs (``FakeDiscord.launch_command``)
+    sends its tag with every REST request and gateway connection instead.
+    """
+    return request.match_info.get("tag")
+
+
+def peer_of(request: web.Request) -> str | None:
+    """The client's ``host:port`` (the port tells TCP connections of one process apart)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return request.remote
+
+
 @dataclass(eq=False)
 class GatewayConnection:
     """One websocket connection from a client."""
@@ -89,6 +108,16 @@ class GatewayConnection:
     sent: int = 0
     received: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def client_tag(self) -> str | None:
+        """The tag in the URL the client connected to (``/c/{tag}/gateway``), if any."""
+        return client_tag(self.request)
+
+    @property
+    def peer(self) -> str | None:
+        """The client's ``host:port``."""
+        return peer_of(self.request)
 
     async def send(self, message: JSON) -> bool:
         """Send one gateway message; False if the socket is already closed.
@@ -132,6 +161,15 @@ class GatewaySession:
     identify: JSON
     intents: int
     shard: tuple[int, int]
+    client_tag: str | None = None
+    """The URL tag of the connection that identified (see :func:`client_tag`)."""
+    peer: str | None = None
+    """``host:port`` of the connection that identified."""
+    identified_at: float = 0.0
+    """Event-loop (monotonic) time of the IDENTIFY."""
+    ready: bool = False
+    """READY and every GUILD_CREATE have been sent: events sent from now on reach the client
+    after its guild cache is filled."""
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     seq: int = 0
     buffer: list[JSON] = field(default_factory=list)
@@ -139,6 +177,16 @@ class GatewaySession:
     invalid: bool = False
     """Ended: closed by the client with 1000/1001, or invalidated by the server."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def shard_id(self) -> int:
+        """The shard number (0 for a client that did not send ``shard``)."""
+        return self.shard[0]
+
+    @property
+    def connected(self) -> bool:
+        """Whether the session has an open connection now."""
+        return self.connection is not None
 
     @property
     def token(self) -> str:

@@ -96,9 +96,14 @@ class IdFactory:
     """
 
     WORLD_BASE_MS = 1_609_459_200_000  # 2021-01-01T00:00:00Z
+    SHARD_SPREAD = 720_720
+    """lcm(1..16): guild timestamps start at a multiple of it, so guild ``k`` is on shard ``k % n``
+    for every shard count ``n`` up to 16 (and any other divisor)."""
+    GUILD_BASE_MS = DISCORD_EPOCH_MS + SHARD_SPREAD * 306_534  # about 2022-01-01
 
     def __init__(self) -> None:
         self._world = itertools.count(1)
+        self._guilds = itertools.count()
         self._increment = itertools.count()
         self._last = 0
 
@@ -106,6 +111,16 @@ class IdFactory:
         """The next deterministic id, for users, guilds, channels, roles and commands."""
         n = next(self._world)
         return snowflake_at(self.WORLD_BASE_MS + n * 1000, n)
+
+    def guild(self) -> int:
+        """The next deterministic guild id: one millisecond after the previous guild's.
+
+        Discord puts a guild on shard ``(guild_id >> 22) % shard_count``, i.e. its creation
+        millisecond modulo the shard count. :meth:`world` ids are a whole second apart, so every
+        guild would land on the same shard; consecutive milliseconds (in a range of their own,
+        so they never collide with :meth:`world` ids) deal guilds round-robin to the shards.
+        """
+        return snowflake_at(self.GUILD_BASE_MS + next(self._guilds))
 
     def new(self) -> int:
         """A fresh time-based id, strictly greater than the previous one from this method."""
@@ -431,6 +446,8 @@ class World:
     guilds: dict[int, FakeGuild] = field(default_factory=dict)
     channels: dict[int, FakeChannel] = field(default_factory=dict)
     """Every channel by id, guild channels and DM channels alike."""
+    dm_channels: dict[int, FakeChannel] = field(default_factory=dict)
+    """The DM channel with each user, by user id (an index into :attr:`channels`)."""
 
     def add_user(
         self, username: str, *, bot: bool = False, global_name: str | None = None
@@ -443,7 +460,7 @@ class World:
     def add_guild(self, name: str, *, owner_id: int | None = None) -> FakeGuild:
         """Create a guild with @everyone, Moderator and the bot's managed role, a #general
         and a #mod-log text channel under a category, and the bot and the owner as members."""
-        gid = self.ids.world()
+        gid = self.ids.guild()
         owner = owner_id if owner_id is not None else self.owner_id
         guild = FakeGuild(gid, name, owner)
         guild.roles[gid] = FakeRole(gid, "@everyone", EVERYONE_PERMISSIONS, position=0)
@@ -501,11 +518,11 @@ class World:
 
     def dm_channel(self, user_id: int) -> FakeChannel:
         """The DM channel between the bot and a user, created on first use."""
-        for channel in self.channels.values():
-            if channel.type == CHANNEL_DM and channel.recipient_id == user_id:
-                return channel
-        channel = FakeChannel(self.ids.world(), "", type=CHANNEL_DM, recipient_id=user_id)
-        self.channels[channel.id] = channel
+        channel = self.dm_channels.get(user_id)
+        if channel is None:
+            channel = FakeChannel(self.ids.world(), "", type=CHANNEL_DM, recipient_id=user_id)
+            self.channels[channel.id] = channel
+            self.dm_channels[user_id] = channel
         return channel
 
     def guild_of(self, channel_id: int) -> FakeGuild | None:

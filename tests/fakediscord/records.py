@@ -109,6 +109,10 @@ class RecordedRequest:
     """The decoded JSON the fake answered with (None for empty bodies)."""
     injected: bool = False
     """Whether the answer was an injected failure (see ``FakeDiscord.fail_next``)."""
+    client_tag: str | None = None
+    """The tag of a ``/c/{tag}/api/v10`` URL: which bot process sent it (None if untagged)."""
+    peer: str | None = None
+    """The client's ``host:port``."""
 
     @property
     def reason(self) -> str | None:
@@ -140,6 +144,57 @@ class FailureRule:
             and self.method == method.upper()
             and re.fullmatch(self.path_regex, path) is not None
         )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One session an event was sent to (or queued for, while it waits to RESUME)."""
+
+    session_id: str
+    shard: tuple[int, int]
+    client_tag: str | None
+    queued: bool = False
+    """The session had no open connection: the event waits in its buffer for a RESUME."""
+
+
+@dataclass
+class DispatchRecord:
+    """A gateway event the fake dispatched, and which sessions it went to.
+
+    ``deliveries`` is empty when no live session holds the event's shard (the event is lost,
+    as on Discord) or when the session holding it lacks the event's intent.
+    """
+
+    event: str
+    guild_id: int | None
+    """None for direct messages (shard 0's)."""
+    deliveries: list[Delivery]
+    at: float
+
+    @property
+    def shards(self) -> list[int]:
+        """The shard ids the event was delivered to."""
+        return [d.shard[0] for d in self.deliveries]
+
+    @property
+    def client_tags(self) -> list[str | None]:
+        """The client tags of the sessions the event was delivered to."""
+        return [d.client_tag for d in self.deliveries]
+
+
+@dataclass(frozen=True)
+class IdentifyRecord:
+    """One IDENTIFY that started a session, for checking the clients' identify pacing."""
+
+    at: float
+    """Event-loop (monotonic) time."""
+    shard: tuple[int, int]
+    bucket: int
+    """The rate-limit bucket: ``shard_id % max_concurrency``."""
+    session_id: str
+    client_tag: str | None
+    too_fast: bool = False
+    """Another IDENTIFY of the same bucket came less than the identify window before."""
 
 
 @dataclass
@@ -175,8 +230,20 @@ class InteractionRecord:
     """The bodies of every PATCH to ``@original`` (and UPDATE_MESSAGE callbacks)."""
     followups: list[JSON] = field(default_factory=list)
     original_deleted: bool = False
+    delivery: Delivery | None = None
+    """The session the INTERACTION_CREATE went to (None: no session held its shard)."""
+    undelivered: bool = False
+    """No live session held the interaction's shard: no bot can answer it."""
+    callback_request: RecordedRequest | None = None
+    """The REST request whose callback the fake accepted (its ``client_tag`` names the bot
+    process that answered)."""
 
     # -- convenience views -----------------------------------------------------------------
+    @property
+    def answered_by(self) -> str | None:
+        """The client tag of the process that acknowledged the interaction, if tagged."""
+        return self.callback_request.client_tag if self.callback_request is not None else None
+
     @property
     def responded(self) -> bool:
         """Whether the bot acknowledged the interaction."""
@@ -253,7 +320,15 @@ class InteractionRecord:
 
     # -- waiting ----------------------------------------------------------------------------
     async def wait_callback(self, timeout: float = 5.0) -> InteractionRecord:  # noqa: ASYNC109
-        """Wait until the bot has acknowledged the interaction."""
+        """Wait until the bot has acknowledged the interaction.
+
+        Raises :class:`RuntimeError` at once if the interaction reached no session.
+        """
+        if self.undelivered:
+            raise RuntimeError(
+                f"interaction {self.name!r} reached no gateway session: no live session holds "
+                f"the shard of guild {self.guild_id}"
+            )
         await self.signal.wait_for(
             lambda: self.responded, timeout, f"a callback to interaction {self.name!r}"
         )

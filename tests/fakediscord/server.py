@@ -22,6 +22,13 @@ Behaviour modelled on Discord (see https://discord.com/developers/docs):
   as MESSAGE_CREATE/MESSAGE_UPDATE/MESSAGE_DELETE, as on Discord.
 * A RESUME replays the events the session missed, then RESUMED; an unknown or invalidated
   session gets INVALID_SESSION (``d: false``) and the client must IDENTIFY again.
+* Sharding: a guild's events go only to shard ``(guild_id >> 22) % shard_count`` (DMs to shard
+  0), i.e. to the latest live session that identified with that shard; READY lists only that
+  shard's guilds. Events no session holds are dropped (and listed in ``undelivered``). Guild
+  ids are dealt round-robin to shards (``IdFactory.guild``). ``GET /gateway/bot`` reports
+  ``shard_count`` and ``max_concurrency``; IDENTIFYs are timed per bucket.
+* Client tags: the same API is served under ``/c/{tag}/``; a bot process given such URLs
+  (``launch_command``) is named by its tag on its requests, sessions and messages.
 * The first followup after a deferred ("thinking") response replaces the thinking message.
 * Attachments (uploaded by the bot, posted by users, given to a slash command's attachment
   option or a modal's file upload) are served from the fake's own "CDN" under ``/attachments/``
@@ -37,13 +44,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import logging
 import math
 import mimetypes
+import os
 import re
 import secrets
+import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -53,7 +63,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
-from .gateway import GatewayConnection, GatewaySession, make_compressor
+from .gateway import GatewayConnection, GatewaySession, client_tag, make_compressor, peer_of
 from .models import (
     ATTACHMENT_SIZE_LIMIT,
     CHANNEL_DM,
@@ -92,6 +102,7 @@ from .models import (
     compute_pings,
     utcnow_iso,
 )
+from .patching import PROJECT_ROOT, point_discord
 from .records import (
     CALLBACK_AUTOCOMPLETE_RESULT,
     CALLBACK_CHANNEL_MESSAGE,
@@ -105,7 +116,10 @@ from .records import (
     INTERACTION_MESSAGE_COMPONENT,
     INTERACTION_MODAL_SUBMIT,
     INTERACTION_PING,
+    Delivery,
+    DispatchRecord,
     FailureRule,
+    IdentifyRecord,
     InteractionRecord,
     RecordedFile,
     RecordedRequest,
@@ -151,6 +165,16 @@ ALL_DM_PERMISSIONS = 4_011_158_005_075_008
 """``discord.Permissions._dm_permissions().value``: app permissions reported in DMs."""
 
 Handler = Callable[["_Call"], Awaitable[web.Response]]
+
+CLIENT_PREFIX = r"/c/{tag:[A-Za-z0-9_-]+}"
+"""Routes under this prefix are the same API, with the client's tag in the URL (see
+:func:`gateway.client_tag`)."""
+_TAG = re.compile(r"[A-Za-z0-9_-]+")
+_CURRENT_REQUEST: contextvars.ContextVar[RecordedRequest | None] = contextvars.ContextVar(
+    "fakediscord_request", default=None
+)
+"""The REST request being handled (aiohttp runs each in its own task), so that a message the
+bot creates can be traced back to the process that sent it."""
 
 
 @dataclass
@@ -235,6 +259,11 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         interaction_deadline: float | None = 3.0,
         enforce_command_permissions: bool = True,
+        shard_count: int = 1,
+        max_concurrency: int = 1,
+        max_guilds_per_shard: int | None = None,
+        identify_window: float = 5.0,
+        enforce_identify_limit: bool = False,
     ) -> None:
         """Build the world.
 
@@ -247,7 +276,18 @@ class FakeDiscord:
         command Discord would not offer them: one whose ``default_member_permissions`` they
         lack in the channel, or one used outside its ``contexts``. False dispatches the
         interaction anyway, so a test can show that the bot's own check refuses.
+
+        Sharding (see :meth:`shard_of_guild`): ``shard_count`` is the count ``GET /gateway/bot``
+        recommends (clients may use another); ``max_concurrency`` is its
+        ``session_start_limit.max_concurrency``: shard ``i`` identifies in bucket
+        ``i % max_concurrency``, one IDENTIFY per bucket per ``identify_window`` seconds (5 on
+        Discord). A faster IDENTIFY is recorded in :attr:`identify_violations`, and with
+        ``enforce_identify_limit`` its connection is closed with 4009 (discord.py then
+        reconnects). ``max_guilds_per_shard``: identifying a shard that would hold more guilds
+        closes with 4011 "sharding required", as Discord does above 2,500.
         """
+        if shard_count < 1 or max_concurrency < 1:
+            raise ValueError("shard_count and max_concurrency must be at least 1")
         self.ids = IdFactory()
         app_id = self.ids.world()
         bot_user = FakeUser(app_id, bot_name, bot_name, bot=True)
@@ -278,6 +318,11 @@ class FakeDiscord:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self.enforce_command_permissions = enforce_command_permissions
+        self.shard_count = shard_count
+        self.max_concurrency = max_concurrency
+        self.max_guilds_per_shard = max_guilds_per_shard
+        self.identify_window = identify_window
+        self.enforce_identify_limit = enforce_identify_limit
 
         # Records.
         self.signal = Signal()
@@ -321,8 +366,23 @@ class FakeDiscord:
         """Path of every gateway connection: ``/gateway`` or (READY's resume URL) ``/resume``."""
         self.client_close_codes: list[int | None] = []
         """Close codes of connections the client closed."""
+        self.refused_identifies: list[tuple[JSON, int]] = []
+        """``(IDENTIFY payload without the token, close code)`` of IDENTIFYs the fake refused
+        by closing the connection (4004, 4010, 4011, 4013, 4014, 4009 when enforcing)."""
+        self.identify_times: list[IdentifyRecord] = []
+        """Every IDENTIFY that started a session: when, which shard and bucket, from whom."""
+        self.dispatches: list[DispatchRecord] = []
+        """Every event sent through :meth:`dispatch` (messages, interactions ...), with the
+        sessions it went to. READY, GUILD_CREATE and RESUME replays are not listed."""
+        self.undelivered: list[DispatchRecord] = []
+        """Dispatches no live session's shard held: Discord drops those events."""
+        self.message_requests: dict[int, RecordedRequest] = {}
+        """For each message the bot created, the REST request that created it (see
+        :meth:`sent_by`)."""
 
         self._failures: list[FailureRule] = []
+        self._last_identify: dict[int, float] = {}
+        """Per identify bucket, when its last accepted IDENTIFY came."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._claimed_requests: set[int] = set()
         self._claimed_messages: set[int] = set()
@@ -333,19 +393,20 @@ class FakeDiscord:
         self._build_routes()
 
     # =============================================================================== lifecycle
-    async def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and start serving."""
+    async def start(self, port: int = 0) -> None:
+        """Bind 127.0.0.1 on ``port`` (0: a free one) and start serving."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
-        app.router.add_get("/gateway", self._handle_gateway)
-        app.router.add_get("/resume", self._handle_gateway)
+        for prefix in ("", CLIENT_PREFIX):
+            app.router.add_route("*", prefix + r"/api/v{version:\d+}/{tail:.*}", self._handle_rest)
+            app.router.add_get(prefix + "/gateway", self._handle_gateway)
+            app.router.add_get(prefix + "/resume", self._handle_gateway)
         for folder in ("attachments", "ephemeral-attachments"):
             app.router.add_get(
                 f"/{folder}/{{channel_id}}/{{attachment_id}}/{{filename}}", self._handle_attachment
             )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
@@ -380,17 +441,37 @@ class FakeDiscord:
     @property
     def api_base(self) -> str:
         """The REST base URL discord.py should use (``Route.BASE``)."""
-        return f"{self.base_url}/api/v{API_VERSION}"
+        return self.api_base_for(None)
 
     @property
     def gateway_url(self) -> str:
         """The gateway URL (``DiscordWebSocket.DEFAULT_GATEWAY``, ``GET /gateway``)."""
-        return f"ws://127.0.0.1:{self._port}/gateway"
+        return self.gateway_url_for(None)
 
     @property
     def resume_gateway_url(self) -> str:
         """READY's ``resume_gateway_url``: same server, its own path so tests can tell."""
-        return f"ws://127.0.0.1:{self._port}/resume"
+        return self.resume_gateway_url_for(None)
+
+    def _prefix(self, tag: str | None) -> str:
+        if tag is not None and not _TAG.fullmatch(tag):
+            raise ValueError(f"a client tag is letters, digits, '-' and '_': {tag!r}")
+        return "" if tag is None else f"/c/{tag}"
+
+    def api_base_for(self, tag: str | None) -> str:
+        """The REST base URL for a client tagged ``tag``: ``.../c/{tag}/api/v10``.
+
+        Requests to it are recorded with ``client_tag=tag``; None gives the untagged URL.
+        """
+        return f"{self.base_url}{self._prefix(tag)}/api/v{API_VERSION}"
+
+    def gateway_url_for(self, tag: str | None) -> str:
+        """The gateway URL for a client tagged ``tag``: its sessions get ``client_tag=tag``."""
+        return f"ws://127.0.0.1:{self._port}{self._prefix(tag)}/gateway"
+
+    def resume_gateway_url_for(self, tag: str | None) -> str:
+        """READY's ``resume_gateway_url`` for a client tagged ``tag``."""
+        return f"ws://127.0.0.1:{self._port}{self._prefix(tag)}/resume"
 
     def patch_discord(self) -> Callable[[], None]:
         """Point discord.py at this server; returns a function that undoes it.
@@ -398,20 +479,49 @@ class FakeDiscord:
         Sets ``discord.http.Route.BASE`` and ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``
         (class attributes, so this affects every client in the process until undone).
         """
-        import discord.gateway
-        import discord.http
-        import yarl
-
         if self._port == 0:
             raise RuntimeError("start() the server before patching discord.py")
+        old = point_discord(self.api_base, self.gateway_url)
         if self._saved_patch is None:
-            self._saved_patch = (
-                discord.http.Route.BASE,
-                discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-            )
-        discord.http.Route.BASE = self.api_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+            self._saved_patch = old
         return self.unpatch_discord
+
+    def launch_command(self, *sitrep_args: str, tag: str = "bot") -> list[str]:
+        """The argv of a sitrep process that talks to this server, tagged ``tag``.
+
+        ``[python, -m, tests.fakediscord.launch, --api-base, ..., --gateway, ..., --, *args]``,
+        to run with :meth:`launch_env` (which puts the project root on ``PYTHONPATH``). Its requests
+        and sessions carry ``client_tag == tag`` (see :meth:`api_base_for`).
+        """
+        if self._port == 0:
+            raise RuntimeError("start() the server before launching a bot against it")
+        return [
+            sys.executable,
+            "-m",
+            "tests.fakediscord.launch",
+            "--api-base",
+            self.api_base_for(tag),
+            "--gateway",
+            self.gateway_url_for(tag),
+            "--",
+            *sitrep_args,
+        ]
+
+    @staticmethod
+    def launch_env(token: str, **settings: str | os.PathLike[str]) -> dict[str, str]:
+        """The environment for :meth:`launch_command`: this process's, without its ``SITREP_*``
+        variables, plus ``SITREP_DISCORD_TOKEN=token`` and ``SITREP_<NAME>`` for each keyword
+        (``database=path`` gives ``SITREP_DATABASE``). ``PYTHONPATH`` starts with the project
+        root, so the command runs from any directory (one without a stray ``.env`` is best)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITREP_")}
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p
+        )
+        env["SITREP_DISCORD_TOKEN"] = token
+        env["PYTHONUNBUFFERED"] = "1"
+        for name, value in settings.items():
+            env[f"SITREP_{name.upper()}"] = os.fspath(value)
+        return env
 
     def unpatch_discord(self) -> None:
         """Restore what :meth:`patch_discord` changed (no-op if not patched)."""
@@ -440,6 +550,86 @@ class FakeDiscord:
     def connected(self) -> bool:
         """Whether some session currently has an open connection."""
         return any(s.connection is not None for s in self.live_sessions)
+
+    def is_connected(self, shard: int | None = None) -> bool:
+        """Whether some session (of shard ``shard``, if given) has an open connection."""
+        return any(
+            s.connection is not None and (shard is None or s.shard_id == shard)
+            for s in self.live_sessions
+        )
+
+    # ------------------------------------------------------------------------------ sharding
+    def shard_of_guild(self, guild_id: int, shard_count: int | None = None) -> int:
+        """The shard that gets a guild's events: ``(guild_id >> 22) % shard_count``.
+
+        ``shard_count`` defaults to the recommended :attr:`shard_count`. With the default world
+        (see ``IdFactory.guild``) guild ``k`` of :attr:`world` is on shard ``k % shard_count``.
+        """
+        return (guild_id >> 22) % (shard_count or self.shard_count)
+
+    def guilds_of_shard(self, shard_id: int, shard_count: int | None = None) -> list[int]:
+        """The ids of the guilds on a shard, in world order (one pass over the guilds)."""
+        count = shard_count or self.shard_count
+        return [g for g in self.world.guilds if (g >> 22) % count == shard_id]
+
+    def sessions_by_shard(self) -> dict[int, GatewaySession]:
+        """For each shard id, the live session that gets its events now (the latest one)."""
+        result: dict[int, GatewaySession] = {}
+        for session in self.live_sessions:
+            result[session.shard_id] = session
+        return result
+
+    def session_for_guild(self, guild_id: int | None) -> GatewaySession | None:
+        """The live session that gets a guild's events (DMs: None), if any holds its shard."""
+        receivers = self._receivers(guild_id)
+        return receivers[-1] if receivers else None
+
+    @property
+    def identify_violations(self) -> list[IdentifyRecord]:
+        """IDENTIFYs that came sooner than Discord allows after one of the same bucket."""
+        return [r for r in self.identify_times if r.too_fast]
+
+    async def wait_for_session(
+        self,
+        *,
+        shard: int | None = None,
+        client_tag: str | None = None,
+        timeout: float = 15.0,  # noqa: ASYNC109
+    ) -> GatewaySession:
+        """The latest live, connected session that has had READY and all its GUILD_CREATEs
+        (of shard ``shard`` and/or client ``client_tag``, if given), waiting for one if needed.
+
+        Events dispatched after this returns reach the client after its guild cache is filled,
+        which is when a bot in another process can first answer in its guilds.
+        """
+
+        def find() -> GatewaySession | None:
+            for session in reversed(self.live_sessions):
+                wanted = (shard is None or session.shard_id == shard) and (
+                    client_tag is None or session.client_tag == client_tag
+                )
+                if wanted and session.ready and session.connected:
+                    return session
+            return None
+
+        what = f"a ready gateway session (shard {shard}, client {client_tag})"
+        return await self.signal.wait_for(find, timeout, what)
+
+    def sent_by(self, message: JSON | int) -> str | None:
+        """The client tag of the bot process whose REST request created a message (None if
+        the request was untagged, or the message is not the bot's)."""
+        mid = message if isinstance(message, int) else int(message["id"])
+        request = self.message_requests.get(mid)
+        return request.client_tag if request is not None else None
+
+    def replies_to(self, message_id: int) -> list[JSON]:
+        """The bot's messages that reply to a message (``message_reference``), oldest first:
+        exactly one means the command was answered exactly once."""
+        return [
+            msg
+            for msg in self.bot_messages()
+            if str((msg.get("message_reference") or {}).get("message_id")) == str(message_id)
+        ]
 
     @property
     def registered_commands(self) -> list[JSON]:
@@ -947,8 +1137,9 @@ class FakeDiscord:
         resumable: bool = True,
         wait: bool = True,
         timeout: float = 10.0,  # noqa: ASYNC109
+        shard: int | None = None,
     ) -> None:
-        """Drop every gateway connection, as Discord does now and then.
+        """Drop every gateway connection (or only shard ``shard``'s), as Discord does now and then.
 
         ``code`` is the close code (4000 "unknown error" is resumable; None drops the TCP link
         without a close frame). With ``resumable=False`` the sessions are invalidated, so the
@@ -957,6 +1148,8 @@ class FakeDiscord:
         """
         before_resumes, before_identifies = self.resume_count, self.identify_count
         for session in self.live_sessions:
+            if shard is not None and session.shard_id != shard:
+                continue
             conn = session.connection
             if not resumable:
                 session.invalid = True
@@ -967,7 +1160,7 @@ class FakeDiscord:
         if wait:
             await self.wait_until(
                 lambda: (
-                    self.connected
+                    self.is_connected(shard)
                     and (
                         self.resume_count > before_resumes
                         or self.identify_count > before_identifies
@@ -977,15 +1170,25 @@ class FakeDiscord:
                 "the client to reconnect",
             )
 
-    async def send_reconnect(self, *, wait: bool = True, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Send op 7 RECONNECT: the client closes and resumes."""
+    async def send_reconnect(
+        self,
+        *,
+        wait: bool = True,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        shard: int | None = None,
+    ) -> None:
+        """Send op 7 RECONNECT (to every session, or shard ``shard``'s): the client resumes."""
         before = self.resume_count
         for session in self.live_sessions:
+            if shard is not None and session.shard_id != shard:
+                continue
             if session.connection is not None:
                 await session.connection.send({"op": OP_RECONNECT, "d": None, "s": None, "t": None})
         if wait:
             await self.wait_until(
-                lambda: self.connected and self.resume_count > before, timeout, "a RESUME"
+                lambda: self.is_connected(shard) and self.resume_count > before,
+                timeout,
+                "a RESUME",
             )
 
     # ============================================================================ the gateway
@@ -1075,35 +1278,79 @@ class FakeDiscord:
         if conn.session is not None:
             await conn.close(4005)  # already authenticated
             return
-        token = data.get("token")
-        if not self._token_ok(token):
-            await conn.close(4004)  # authentication failed
+        shard = _parse_shard(data.get("shard"))
+        guilds = self.guilds_of_shard(*shard) if shard is not None else []
+        code = self._identify_refusal(data, shard, len(guilds))
+        if code is not None:
+            await self._refuse_identify(conn, data, code)
             return
-        intents = data.get("intents")
-        if not isinstance(intents, int):
-            await conn.close(4013)  # invalid intents
+        assert shard is not None
+        session = GatewaySession(
+            identify=data,
+            intents=int(data["intents"]),
+            shard=shard,
+            client_tag=conn.client_tag,
+            peer=conn.peer,
+            identified_at=asyncio.get_running_loop().time(),
+        )
+        if self._record_identify(session).too_fast and self.enforce_identify_limit:
+            await self._refuse_identify(conn, data, 4009)
             return
-        if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
-            await conn.close(4014)  # disallowed intents
-            return
-        shard_data = data.get("shard") or [0, 1]
-        shard = (int(shard_data[0]), int(shard_data[1]))
-        if not 0 <= shard[0] < max(shard[1], 1):
-            await conn.close(4010)  # invalid shard
-            return
-        session = GatewaySession(identify=data, intents=intents, shard=shard)
         self.sessions.append(session)
         self.identify_count += 1
         self.identify_payloads.append(data)
         async with session.lock:
             session.connection = conn
             conn.session = session
-            await conn.send(session.next_event("READY", self._ready_payload(session)))
-            for guild in self.world.guilds.values():
-                if session.handles_guild(guild.id):
-                    event = session.next_event("GUILD_CREATE", self._guild_create(guild, session))
-                    await conn.send(event)
+            ready = self._ready_payload(session, guilds, conn.client_tag)
+            await conn.send(session.next_event("READY", ready))
+            for guild_id in guilds:
+                guild = self.world.guilds[guild_id]
+                event = session.next_event("GUILD_CREATE", self._guild_create(guild, session))
+                await conn.send(event)
+            session.ready = True
         self.signal.fire()
+
+    def _identify_refusal(
+        self, data: JSON, shard: tuple[int, int] | None, guild_count: int
+    ) -> int | None:
+        """The close code Discord would answer this IDENTIFY with, or None to accept it."""
+        if not self._token_ok(data.get("token")):
+            return 4004  # authentication failed
+        intents = data.get("intents")
+        if not isinstance(intents, int):
+            return 4013  # invalid intents
+        if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
+            return 4014  # disallowed intents
+        if shard is None:
+            return 4010  # invalid shard
+        if self.max_guilds_per_shard is not None and guild_count > self.max_guilds_per_shard:
+            return 4011  # sharding required
+        return None
+
+    async def _refuse_identify(self, conn: GatewayConnection, data: JSON, code: int) -> None:
+        """Close the connection with ``code`` and remember why."""
+        self.refused_identifies.append(({k: v for k, v in data.items() if k != "token"}, code))
+        await conn.close(code)
+        self.signal.fire()
+
+    def _record_identify(self, session: GatewaySession) -> IdentifyRecord:
+        """Record an IDENTIFY's time and bucket; flag it if its bucket identified too recently.
+
+        Discord lets each bucket (``shard_id % max_concurrency``) identify once per window;
+        an IDENTIFY refused for coming too fast does not restart its bucket's window.
+        """
+        bucket = session.shard_id % self.max_concurrency
+        now = session.identified_at
+        last = self._last_identify.get(bucket)
+        too_fast = last is not None and now - last < self.identify_window
+        if not (too_fast and self.enforce_identify_limit):
+            self._last_identify[bucket] = now
+        record = IdentifyRecord(
+            now, session.shard, bucket, session.session_id, session.client_tag, too_fast
+        )
+        self.identify_times.append(record)
+        return record
 
     async def _resume(self, conn: GatewayConnection, data: JSON) -> None:
         session = next((s for s in self.sessions if s.session_id == data.get("session_id")), None)
@@ -1169,22 +1416,20 @@ class FakeDiscord:
         async with session.lock:
             await conn.send(session.next_event("GUILD_MEMBERS_CHUNK", chunk))
 
-    def _ready_payload(self, session: GatewaySession) -> JSON:
+    def _ready_payload(
+        self, session: GatewaySession, guild_ids: Sequence[int], tag: str | None
+    ) -> JSON:
         data: JSON = {
             "v": API_VERSION,
             "user": self._me_payload(),
             "user_settings": {},
             "session_type": "normal",
             "session_id": session.session_id,
-            "resume_gateway_url": self.resume_gateway_url,
+            "resume_gateway_url": self.resume_gateway_url_for(tag),
             "relationships": [],
             "private_channels": [],
             "presences": [],
-            "guilds": [
-                {"id": str(g), "unavailable": True}
-                for g in self.world.guilds
-                if session.handles_guild(g)
-            ],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
             "guild_join_requests": [],
             "geo_ordered_rtc_regions": ["fake"],
             "auth": {},
@@ -1211,15 +1456,20 @@ class FakeDiscord:
     ) -> int:
         """Number, buffer and send an event to each session that would get it on Discord.
 
-        Sessions waiting to resume get it on RESUME. Returns the number of sessions.
+        That is the session of the guild's shard (shard 0 for DMs): per shard only the most
+        recent live session, as when a second process identifies with a shard that is already
+        connected. Sessions waiting to resume get it on RESUME. Records a
+        :class:`DispatchRecord`; returns the number of sessions.
         """
-        count = 0
-        for session in list(self.sessions):
-            if session.invalid or (only is not None and session is not only):
-                continue
-            if not session.handles_guild(guild_id):
-                continue
-            if intent and not session.intents & intent:
+        record = DispatchRecord(event, guild_id, [], asyncio.get_running_loop().time())
+        self.dispatches.append(record)
+        receivers = self._receivers(guild_id)
+        if not receivers:
+            self.undelivered.append(record)
+        for session in receivers:
+            if (only is not None and session is not only) or (
+                intent and not session.intents & intent
+            ):
                 continue
             payload = transform(session, data) if transform is not None else data
             async with session.lock:
@@ -1227,9 +1477,22 @@ class FakeDiscord:
                 conn = session.connection
                 if conn is not None:
                     await conn.send(message)
-            count += 1
+            record.deliveries.append(
+                Delivery(session.session_id, session.shard, session.client_tag, conn is None)
+            )
         self.signal.fire()
-        return count
+        return len(record.deliveries)
+
+    def _receivers(self, guild_id: int | None) -> list[GatewaySession]:
+        """The live sessions that get a guild's events (DMs: ``guild_id`` None), oldest first:
+        for each ``(shard_id, shard_count)`` whose shard holds the guild, the latest session."""
+        chosen: dict[tuple[int, int], GatewaySession] = {}
+        for session in reversed(self.sessions):
+            if session.invalid or session.shard in chosen:
+                continue
+            if session.handles_guild(guild_id):
+                chosen[session.shard] = session
+        return sorted(chosen.values(), key=self.sessions.index)
 
     # ============================================================================== messages
     def _channel(self, channel_id: int) -> FakeChannel:
@@ -1400,6 +1663,9 @@ class FakeDiscord:
         mid = int(msg["id"])
         if mid not in self.messages:
             self._message_order.append(mid)
+            request = _CURRENT_REQUEST.get()
+            if request is not None:
+                self.message_requests[mid] = request
         self.messages[mid] = msg
         channel = self.world.channels.get(int(msg["channel_id"]))
         if channel is not None:
@@ -1744,10 +2010,14 @@ class FakeDiscord:
             dispatched_at=asyncio.get_running_loop().time(),
             signal=self.signal,
         )
+        if not self.live_sessions:
+            raise RuntimeError("no gateway session would receive the interaction; is the bot up?")
         self.interactions.append(record)
         self._interactions_by_id[iid] = record
-        if await self._dispatch("INTERACTION_CREATE", payload, guild_id=guild_id) == 0:
-            raise RuntimeError("no gateway session would receive the interaction; is the bot up?")
+        await self._dispatch("INTERACTION_CREATE", payload, guild_id=guild_id)
+        deliveries = self.dispatches[-1].deliveries
+        record.delivery = deliveries[-1] if deliveries else None
+        record.undelivered = not deliveries
         return record
 
     def _bot_listens(self, message_id: int, component_type: int, custom_id: str) -> bool:
@@ -1927,8 +2197,11 @@ class FakeDiscord:
             json=body,
             files=files,
             at=asyncio.get_running_loop().time(),
+            client_tag=client_tag(request),
+            peer=peer_of(request),
         )
         self.requests.append(record)
+        _CURRENT_REQUEST.set(record)
         try:
             if bad_json:
                 response = error_response(400, 50109, "The request body contains invalid JSON.")
@@ -2039,18 +2312,20 @@ class FakeDiscord:
         return json_response(self.world.dm_channel(recipient).payload(self.world))
 
     async def _get_gateway(self, call: _Call) -> web.Response:
-        return json_response({"url": self.gateway_url})
+        return json_response({"url": self.gateway_url_for(client_tag(call.request))})
 
     async def _get_gateway_bot(self, call: _Call) -> web.Response:
+        """The recommended shard count and the identify limits (``AutoShardedClient`` with no
+        ``shard_count`` opens this many shards, at the URL given here)."""
         return json_response(
             {
-                "url": self.gateway_url,
-                "shards": 1,
+                "url": self.gateway_url_for(client_tag(call.request)),
+                "shards": self.shard_count,
                 "session_start_limit": {
                     "total": 1000,
-                    "remaining": 1000 - self.identify_count,
+                    "remaining": max(0, 1000 - self.identify_count),
                     "reset_after": 86_400_000,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.max_concurrency,
                 },
             }
         )
@@ -2510,6 +2785,7 @@ class FakeDiscord:
         record.callback_type = ctype
         record.callback_data = data
         record.callback_at = now
+        record.callback_request = call.record
         if (
             ctype in (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE)
             and record.original
@@ -2720,6 +2996,19 @@ class FakeDiscord:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _parse_shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard``: ``[shard_id, shard_count]``, absent meaning ``[0, 1]``; None if
+    invalid (Discord closes with 4010)."""
+    if value is None:
+        return (0, 1)
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return None
+    shard_id, count = value
+    return (shard_id, count) if count >= 1 and 0 <= shard_id < count else None
+
+
 def _ratelimit_headers(bucket: str, *, remaining: int, reset_after: float = 1.0) -> dict[str, str]:
     return {
         "X-RateLimit-Limit": "50",
