@@ -71,6 +71,8 @@ class Delivery:
                 await self.deliver_due(shards, send)
             except StoreFailure as exc:
                 log.warning("cannot deliver the posts owed: %s", exc)
+            except Exception:  # a bug must not end delivery for good: log it, look again later
+                log.exception("delivering the posts owed failed")
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):

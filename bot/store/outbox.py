@@ -33,7 +33,7 @@ from bot.domain.changes import Change
 from bot.domain.delivery import LEASE, Post, watched_places
 from bot.domain.shards import Shards
 from bot.store.queries import change_from_row, on_shards
-from bot.store.sql import Database
+from bot.store.sql import Database, Dialect
 
 KEEP_DAYS = 7.0
 """Delivered and given-up posts are kept this long (for "was it sent?"), then pruned."""
@@ -63,14 +63,20 @@ async def enqueue(db: Database, change: Change) -> int:
         f"ORDER BY channel_id", params)
 
 
-def _due(db: Database, shards: Shards) -> str:
+def due(dialect: Dialect, shards: Shards) -> str:
     """The posts a holder of ``shards`` may claim now: owed, due, and not leased to anyone (or
     leased by a process that did not finish in time). ``state = 'pending'`` is the partial
-    index's own condition, so the scan stays within the posts owed."""
-    clock = db.dialect.clock_ms
+    index's own condition, so the scan stays within the posts owed, however long the log."""
+    clock = dialect.clock_ms
     return (f"state = 'pending' AND due_at <= {clock} "
             f"AND (claimed_until IS NULL OR claimed_until <= {clock}) "
             f"AND {on_shards('guild_id', shards)}")
+
+
+def pick(dialect: Dialect, shards: Shards) -> str:
+    """The ids a claim takes (``:limit`` of them), oldest first: a range of ``outbox_due``."""
+    return (f"SELECT id FROM outbox WHERE {due(dialect, shards)} "
+            f"ORDER BY due_at, id LIMIT :limit {dialect.skip_locked}")
 
 
 class SqlOutbox:
@@ -82,7 +88,7 @@ class SqlOutbox:
     async def has_due(self, shards: Shards) -> bool:
         """Whether a claim would find anything: a read, so that looking costs no transaction."""
         return await self.db.fetchrow(
-            f"SELECT 1 FROM outbox WHERE {_due(self.db, shards)} LIMIT 1") is not None
+            f"SELECT 1 FROM outbox WHERE {due(self.db.dialect, shards)} LIMIT 1") is not None
 
     async def claim(self, shards: Shards, by: str, *, limit: int = 10,
                     lease: float = LEASE) -> list[Post]:
@@ -90,8 +96,7 @@ class SqlOutbox:
         seconds, oldest first, counting the try; with their changes."""
         async with self.db.row_transaction() as tx:
             claimed = await tx.fetch(
-                f"WITH picked AS (SELECT id FROM outbox WHERE {_due(tx, shards)} "
-                f"ORDER BY due_at, id LIMIT :limit {tx.dialect.skip_locked}) "
+                f"WITH picked AS ({pick(tx.dialect, shards)}) "
                 f"UPDATE outbox SET claimed_until = {tx.dialect.clock_ms} + :lease, "
                 f"claimed_by = :by, attempts = attempts + 1 "
                 f"WHERE id IN (SELECT id FROM picked) RETURNING id",
