@@ -117,6 +117,8 @@ async def test_a_post_owed_while_the_bot_was_down_is_sent_when_it_is_back(
         server: FakeDiscord, store: StoreAt) -> None:
     async with connected(server, store):
         await say(server, f"!modlog set <#{server.mod_channel_id}>")
+    # stopping the bot stopped its poster
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "sitrep-posts"]
     mark = server.mark()
     async with elsewhere(store) as there:  # `sitrep import`, say, while the bot is down
         await there.moderation.add_alias(server.guild_id, server.moderator_id, "Mosul",

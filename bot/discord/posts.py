@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from bot.discord.app import SitrepBot
 
 log = logging.getLogger("sitrep.posts")
-STOP_WAIT = 5.0
-"""Seconds stopping waits for the task to end after cancelling it."""
+STOP_WAIT = 2.0
+"""Seconds stopping waits for the task to end after cancelling it: within the 4 s `run_bot` gives
+closing the bot."""
 
 
 class Poster:
