@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.engine import Engine
 from bot.engine.follow import follow_changes
+from bot.services.delivery import Delivery
 from bot.services.moderation import ModerationService
 from bot.store.sqlstore import SqlStore
 from bot.store.stores import build_store, open_store, store_is_current
@@ -33,6 +34,8 @@ class Runtime:
     store: SqlStore
     engine: Engine
     moderation: ModerationService
+    delivery: Delivery
+    """The posts changes owe; a front end that posts them (the Discord bot) runs it."""
     _stack: contextlib.AsyncExitStack
 
     async def close(self) -> None:
@@ -62,14 +65,17 @@ async def open_runtime(settings: Settings, *, today: Callable[[], date] = date.t
         stack.push_async_callback(store.close)
         engine = await Engine.open(store, stale_after_days=settings.stale_after_days,
                                    today=today, prefix=settings.prefix)
-        follower = asyncio.create_task(follow_changes(engine), name="sitrep-follow")
+        delivery = Delivery(store.outbox)
+        follower = asyncio.create_task(follow_changes(engine, on_change=delivery.wake),
+                                       name="sitrep-follow")
         stack.push_async_callback(_cancelled, follower)
         moderation = await ModerationService.open(engine, store)
+        moderation.on_commit = delivery.wake
         stack.push_async_callback(moderation.close)
     except BaseException:
         await stack.aclose()
         raise
-    return Runtime(store, engine, moderation, stack)
+    return Runtime(store, engine, moderation, delivery, stack)
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -4,13 +4,16 @@ resolvers within a second, with no restart.
 
 The change log says which server changed and whether its place names did, so only that server's
 answers are dropped; a build or a restore (the store's generation changes, or its log goes back)
-reloads everything.
+reloads everything. ``on_change`` hears of each new change the follower sees, wherever it was
+made: the runtime wakes the delivery of the posts changes owe with it (the store's own notice
+has one consumer, this follower).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from bot.domain.changes import subject_touches_names
 from bot.domain.errors import StoreFailure
@@ -20,7 +23,7 @@ log = logging.getLogger("sitrep.follow")
 RETRY_AFTER = 2.0
 
 
-async def follow_changes(engine: Engine) -> None:
+async def follow_changes(engine: Engine, on_change: Callable[[], None] = lambda: None) -> None:
     """Run until cancelled; a failing store is logged and retried, never fatal."""
     store = engine.store
     while True:
@@ -40,6 +43,7 @@ async def follow_changes(engine: Engine) -> None:
             elif now > last:
                 for guild, subject in await store.changes_after(last):
                     engine.invalidate(guild, names=subject_touches_names(subject))
+                on_change()
             last, generation = now, current
         except StoreFailure as exc:
             log.warning("following the store's changes: %s", exc)

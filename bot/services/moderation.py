@@ -3,8 +3,10 @@
 The Discord cog and the command line only collect fields and show results. This service cleans and
 checks the input (``inputs``, ``dates``), resolves places and sources as the server sees them,
 asks the domain's rules (``bot.domain.moderation``) what the change is, carries it out with the
-store's write primitives in one transaction, and then tells the engine to forget what changed and
-the listeners (mod-log, watches) what happened. It holds no SQL and no connection.
+store's write primitives in one transaction, and then tells the engine to forget what changed. The
+posts a change owes (mod-log, watches) are written by the store in the change's own transaction
+(the outbox); after the commit this service only wakes their delivery (``on_commit``,
+``bot.services.delivery``). It holds no SQL and no connection.
 
 A change is acknowledged only after its transaction committed, with ``synchronous=FULL``: a
 committed change survives the process being killed (tested with SIGKILL) and a power cut. A change
@@ -17,7 +19,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -59,8 +61,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sitrep.moderation")
 
-Listener = Callable[[Change], Awaitable[None]]
-
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
@@ -76,7 +76,8 @@ class ModerationService:
         self.store = store
         self.records = store.records
         self.writer = writer
-        self.listeners: list[Listener] = []
+        self.on_commit: Callable[[], None] = lambda: None
+        """Called after each commit that logged changes: the runtime wakes delivery with it."""
 
     @classmethod
     async def open(cls, engine: Engine, store: ModerationStore | None = None
@@ -90,15 +91,11 @@ class ModerationService:
 
     async def _done(self, guild: int, changes: list[Change], *, names: bool = False) -> None:
         """After a commit: drop the server's cached answers (and resolver, if names changed),
-        then tell the listeners. A listener failing (Discord down) never undoes a change."""
+        then wake the delivery of the posts the changes owe (already in the outbox)."""
         self.engine.invalidate(guild, names=names)
         for change in changes:
             log.info("guild=%s actor=%s %s", guild, change.actor, describe(change))
-            for listener in self.listeners:
-                try:
-                    await listener(change)
-                except Exception:
-                    log.warning("a change listener failed", exc_info=True)
+        self.on_commit()
 
     async def _logged(self, tx: Writer, guild: int, actor: int, action: str, subject: str,
                       before: dict[str, Any] | None, reverts: int | None = None) -> Change:
@@ -544,4 +541,5 @@ class ModerationService:
         async with self.writer.transaction() as tx:
             report = await exchange.import_json(tx, guild, data, actor)
         self.engine.invalidate(guild, names=True)
+        self.on_commit()
         return report

@@ -14,11 +14,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.domain.changes import JSON, Change
+from bot.domain.delivery import LEASE, Post
 from bot.domain.errors import StoreFailure
 from bot.domain.model import Fact, FactView, Place, PlaceCounts, PlaceRef, Source, SourceRef
 from bot.domain.moderation import StoredFact, StoredSource
 from bot.domain.review import ReviewItem, ReviewState
 from bot.domain.search import SearchTerms
+from bot.domain.shards import Shards
 from bot.domain.watches import Watch
 from bot.resolve import NameEntry
 
@@ -168,6 +170,18 @@ class Writer(Records, Protocol):
     async def add_watch(self, guild: int, channel_id: int, place_id: str, actor: int) -> bool: ...
     async def remove_watch(self, guild: int, channel_id: int, place_id: str) -> bool: ...
     async def set_modlog_channel(self, guild: int, channel_id: int | None) -> None: ...
+
+
+class Outbox(Protocol):
+    """The posts changes owe (``bot.store.outbox``): claimed for a process's shards, leased for
+    a while, then marked sent or failed. Every change's posts are written with the change."""
+
+    async def has_due(self, shards: Shards) -> bool: ...
+    async def claim(self, shards: Shards, by: str, *, limit: int = 10,
+                    lease: float = LEASE) -> list[Post]: ...
+    async def mark_sent(self, ids: Sequence[int]) -> None: ...
+    async def mark_failed(self, post_id: int, error: str, retry_in: float | None) -> None: ...
+    async def prune(self, keep_days: float = ...) -> int: ...
 
 
 class ModerationStore(Store, Protocol):

@@ -38,6 +38,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "candidates": ("id", "guild_id", "source_id", "place_id", "quote", "position", "summary",
                    "attribution", "hedged", "hints", "event", "status", "state", "created_at",
                    "created_by", "decided_at", "decided_by", "fact_id"),
+    "outbox": ("id", "change_id", "guild_id", "channel_id", "created_at", "due_at",
+               "claimed_until", "claimed_by", "state", "sent_at", "attempts", "last_error"),
 }
 """Every table, in an order in which each row's references come before it."""
 
@@ -45,7 +47,7 @@ ORDER: dict[str, str] = {
     "meta": "key", "place_names": "place_id, name, guild_id", "false_friends": "text",
     "fact_links": "fact_id, other_id, kind", "fact_hidden": "guild_id, fact_id",
     "watches": "guild_id, place_id, channel_id", "guild_settings": "guild_id",
-    "changes": "id", "candidates": "id",
+    "changes": "id", "candidates": "id", "outbox": "id",
 }
 """Each table's rows in a fixed order (its primary key; ``rowid`` where it has one)."""
 

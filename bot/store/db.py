@@ -216,6 +216,10 @@ class SqliteDatabase:
                     await self.conn.execute("ROLLBACK")
                 raise
 
+    def row_transaction(self) -> contextlib.AbstractAsyncContextManager[SqliteDatabase]:
+        """The file has one writer at a time: the same as ``transaction()``."""
+        return self.transaction()
+
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[SqliteDatabase]:
         """A read transaction: every read inside sees one state of the store."""
@@ -325,6 +329,9 @@ class SqlitePool:
     async def transaction(self) -> AsyncIterator[SqliteDatabase]:
         async with self._one() as reader, reader.transaction() as tx:
             yield tx
+
+    def row_transaction(self) -> contextlib.AbstractAsyncContextManager[SqliteDatabase]:
+        return self.transaction()
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[SqliteDatabase]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
+from bot.domain.changes import Change
 from bot.domain.model import (
     DateBasis,
     DateSpec,
@@ -21,6 +23,7 @@ from bot.domain.model import (
     Qualifier,
     SourceRef,
 )
+from bot.domain.shards import Shards
 from bot.resolve import NameEntry
 from bot.store.sql import Database, Dialect, Row
 
@@ -46,6 +49,22 @@ def fact_fields(dialect: Dialect) -> str:
 
 def fact_select(dialect: Dialect) -> str:
     return f"SELECT {fact_fields(dialect)} FROM facts f {FACT_JOINS}"
+
+def change_from_row(row: Row) -> Change:
+    """A ``changes`` row as the log's entry."""
+    return Change(row["id"], row["guild_id"], row["at"], row["actor"], row["action"],
+                  row["subject"], json.loads(row["before"]) if row["before"] else None,
+                  json.loads(row["after"]) if row["after"] else None, row["reverts"])
+
+
+def on_shards(column: str, shards: Shards) -> str:
+    """SQL that holds for rows whose server ``column`` lives on one of ``shards``: Discord's
+    rule, computed as ``bot.domain.shards.shard_of`` computes it (snowflakes are positive, so
+    the shift and the remainder agree on both engines and in Python). The numbers are written
+    into the text: they are integers by type, and the same for every statement of a process."""
+    ids = ", ".join(str(int(i)) for i in shards.ids)
+    return f"(({column} >> 22) % {int(shards.count)}) IN ({ids})"
+
 
 VISIBLE = ("f.guild_id IN (0, :guild) AND f.retired = 0 AND f.rank <> 'deprecated' AND NOT EXISTS "
            "(SELECT 1 FROM fact_hidden h WHERE h.guild_id = :guild AND h.fact_id = f.id)")

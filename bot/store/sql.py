@@ -40,13 +40,26 @@ class Dialect:
     """An aggregate joining text values with commas: ``{}`` is the column."""
     analyze: str
     """Refresh the planner's statistics after a bulk write."""
+    clock_ms: str
+    """The database's clock, in milliseconds since 1970 (an integer): times that processes on
+    different machines compare (the outbox's leases and retries) come from the one clock they
+    share, the database's, and are integers so that adding seconds is the same SQL on both."""
+    skip_locked: str
+    """What ends a ``SELECT`` of rows a transaction is about to claim: on PostgreSQL, lock them
+    and pass over rows another transaction holds (``FOR UPDATE SKIP LOCKED``), so that claimers
+    in several processes never take the same row nor wait for each other; nothing on SQLite,
+    whose single writer already serialises them."""
 
     def joined(self, column: str) -> str:
         return self.join_ids.format(column)
 
 
-SQLITE = Dialect("sqlite", join_ids="group_concat({})", analyze="PRAGMA optimize")
-POSTGRES = Dialect("postgresql", join_ids="string_agg({}, ',')", analyze="ANALYZE")
+SQLITE = Dialect("sqlite", join_ids="group_concat({})", analyze="PRAGMA optimize",
+                 clock_ms="CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
+                 skip_locked="")
+POSTGRES = Dialect("postgresql", join_ids="string_agg({}, ',')", analyze="ANALYZE",
+                   clock_ms="CAST(round(extract(epoch FROM statement_timestamp()) * 1000) AS bigint)",
+                   skip_locked="FOR UPDATE SKIP LOCKED")
 
 
 class Database(Protocol):
@@ -73,6 +86,14 @@ class Database(Protocol):
 
     def snapshot(self) -> AbstractAsyncContextManager[Database]:
         """A read-only transaction: every read in the block sees one state of the store."""
+        ...
+
+    def row_transaction(self) -> AbstractAsyncContextManager[Database]:
+        """All or nothing, for the store's own bookkeeping (the outbox's claims and marks), which
+        no rule reads and which is not a change: relying on row locks alone, it does not queue
+        behind the writers, and it tells no other process that the store changed (a notice would
+        wake every process's poster, whose claims would wake them all again). On SQLite it is
+        ``transaction()``: the file has one writer at a time anyway."""
         ...
 
 

@@ -14,6 +14,7 @@ from bot.domain.model import FactView, PlaceCounts, PlaceRef, SourceRef
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
 from bot.store import queries
+from bot.store.outbox import SqlOutbox
 from bot.store.sql import Database
 from bot.store.writes import Rows, SqlWriter
 
@@ -24,12 +25,19 @@ class SqlStore(ABC):
     def __init__(self, db: Database) -> None:
         self.db = db
         self._records = Rows(db)
+        self._outbox = SqlOutbox(db)
 
     @property
     def records(self) -> Rows:
         """Moderation's reads on the answers' connections, which see each change once it is
         committed and never a half-made one."""
         return self._records
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        """The posts changes owe, claimed on the answers' connections (the pool), not the
+        writer's: a claim is short and is not a change."""
+        return self._outbox
 
     @property
     @abstractmethod

@@ -50,7 +50,8 @@ from bot.domain.moderation import (
 from bot.domain.review import ReviewItem, ReviewState
 from bot.domain.watches import Watch
 from bot.store.build import FACT_COLUMNS, fact_row
-from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
+from bot.store.outbox import enqueue
+from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, change_from_row, fact_fields
 from bot.store.sql import Database, Params, Row
 
 
@@ -61,12 +62,6 @@ def now() -> str:
 def slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:50] or "x"
-
-
-def _change(row: Row) -> Change:
-    return Change(row["id"], row["guild_id"], row["at"], row["actor"], row["action"],
-                  row["subject"], json.loads(row["before"]) if row["before"] else None,
-                  json.loads(row["after"]) if row["after"] else None, row["reverts"])
 
 
 def _event(row: Row) -> DateSpec:
@@ -250,12 +245,12 @@ class Rows:
         rows = await self.db.fetch(
             "SELECT * FROM (SELECT * FROM changes WHERE guild_id = ? AND subject = ? "
             "ORDER BY id DESC LIMIT ?) latest ORDER BY id", (guild, subject, limit))
-        return [_change(r) for r in rows]
+        return [change_from_row(r) for r in rows]
 
     async def recent_changes(self, guild: int, limit: int = 20) -> list[Change]:
         rows = await self.db.fetch(
             "SELECT * FROM changes WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild, limit))
-        return [_change(r) for r in rows]
+        return [change_from_row(r) for r in rows]
 
     async def latest_undoable(self, guild: int, actor: int) -> Change | None:
         """The actor's latest change here that is not an undo and not yet undone."""
@@ -263,7 +258,7 @@ class Rows:
             SELECT * FROM changes c WHERE c.guild_id = ? AND c.actor = ? AND c.reverts IS NULL
               AND NOT EXISTS (SELECT 1 FROM changes u WHERE u.reverts = c.id)
             ORDER BY c.id DESC LIMIT 1""", (guild, actor))
-        return _change(row) if row else None
+        return change_from_row(row) if row else None
 
     async def changed_since(self, change: Change) -> bool:
         """Whether a later change of the same subject still stands (neither an undo nor undone)."""
@@ -358,8 +353,9 @@ class SqlWriter(Rows):
              json.dumps(before, ensure_ascii=False) if before is not None else None,
              json.dumps(after, ensure_ascii=False) if after is not None else None, reverts))
         assert row is not None
-        return Change(int(row[0]), guild, at, actor, action, subject, before, after,
-                      reverts)
+        change = Change(int(row[0]), guild, at, actor, action, subject, before, after, reverts)
+        await enqueue(self.db, change)  # its posts commit with it, or neither does
+        return change
 
     async def _free_id(self, table: str, base: str) -> str:
         """``base`` plus a random suffix, free in the whole store. Random rather than counted or

@@ -12,7 +12,6 @@ The ``type: ignore[arg-type]`` on the decorators works around discord.py's decor
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,15 +22,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import checks as rights
-from bot.discord.change_embeds import candidate_embed, change_embed, fact_embed, history_embed
+from bot.discord.change_embeds import candidate_embed, fact_embed, history_embed
 from bot.discord.cogs.questions import place_choices
 from bot.discord.embeds import cut, escape
 from bot.discord.forms import Field, Form, ReviewView
+from bot.discord.posts import Poster
 from bot.domain.changes import Change, describe
 from bot.domain.errors import Refused
 from bot.domain.model import Status
 from bot.domain.moderation import changed_fields, editable_text
 from bot.domain.review import review_text
+from bot.domain.shards import Shards
 from bot.engine.answers import TimelineAnswer
 from bot.services.inputs import InputError
 from bot.services.moderation import ModerationService
@@ -101,17 +102,20 @@ class ModerationCog(commands.Cog, name="Moderation"):
     changes_the_store = True
     """A failure of the store during these commands means nothing was saved (``errors``)."""
 
-    def __init__(self, bot: SitrepBot, service: ModerationService) -> None:
+    def __init__(self, bot: SitrepBot, service: ModerationService,
+                 shards: Shards | None = None) -> None:
+        """``shards``: those this process holds, whose servers' mod-log and watch posts it
+        sends (every shard when not given: one process)."""
         self.bot = bot
         self.service = service
-        self._posting: set[asyncio.Task[None]] = set()
+        self.poster = Poster(bot, bot.runtime.delivery, service, shards or Shards.every())
 
     async def cog_load(self) -> None:
         rights.declare(self, self.bot.settings)
-        self.service.listeners.append(self.on_change)
+        self.poster.start()
 
     async def cog_unload(self) -> None:
-        self.service.listeners.remove(self.on_change)
+        await self.poster.stop()
 
     async def cog_check(self, ctx: Ctx) -> bool:  # type: ignore[override]
         if ctx.guild is None:
@@ -119,10 +123,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
         rights.require_moderator(ctx.author, self.bot.settings)
         return True
 
-    # ------------------------------------------------------------------ replies and announcements
+    # ------------------------------------------------------------------ replies
     async def reply(self, ctx: Ctx | discord.Interaction, text: str,
                     embed: discord.Embed | None = None, file: discord.File | None = None) -> None:
-        """Privately where Discord allows it (slash commands); the mod-log is the public record."""
+        """Privately where Discord allows it (slash commands); the mod-log is the public record
+        (``bot.discord.posts``)."""
         text = cut(text, 2000)
         embed_ = embed or discord.utils.MISSING
         file_ = file or discord.utils.MISSING
@@ -140,34 +145,6 @@ class ModerationCog(commands.Cog, name="Moderation"):
         if fact_ids:
             lines.append(f"`fact show {fact_ids[-1]}` shows it; `undo` reverts your last change.")
         await self.reply(ctx, "\n".join(lines))
-
-    async def on_change(self, change: Change) -> None:
-        """Post the change to the server's mod-log and to channels watching its places, in the
-        background so that the moderator's own reply is not held up."""
-        task = asyncio.create_task(self._announce(change))
-        self._posting.add(task)
-        task.add_done_callback(self._posting.discard)
-
-    async def _announce(self, change: Change) -> None:
-        guild = self.bot.get_guild(change.guild)
-        if guild is None:
-            return
-        places = await self.service.places(guild.id, sorted(change.place_ids))
-        embed = change_embed(change, f"<@{change.actor}>", {p.id: p.name for p in places})
-        targets: list[int] = []
-        modlog = await self.service.modlog(guild.id)
-        if modlog is not None:
-            targets.append(modlog)
-        if change.kind == "fact" and change.place_ids:
-            targets += list(await self.service.watching(guild.id, change.place_ids))
-        for channel_id in dict.fromkeys(targets):
-            channel = guild.get_channel_or_thread(channel_id)  # this server's channels only
-            if not isinstance(channel, discord.abc.Messageable):
-                continue
-            try:
-                await channel.send(embed=embed)
-            except discord.HTTPException as exc:
-                log.warning("guild=%s could not post to channel %s: %s", guild.id, channel_id, exc)
 
     # ------------------------------------------------------------------ fact
     @commands.hybrid_group(name="fact", description="Moderators: add, edit, retire and inspect facts")  # type: ignore[arg-type]
