@@ -33,10 +33,11 @@ closing the bot."""
 
 
 class Poster:
-    """Runs ``Delivery`` for ``shards`` while the bot is connected, sending through it."""
+    """Runs ``Delivery`` for ``shards`` (by default those the bot holds) while the bot is
+    connected, sending through it."""
 
     def __init__(self, bot: SitrepBot, delivery: Delivery, service: ModerationService,
-                 shards: Shards) -> None:
+                 shards: Shards | None = None) -> None:
         self.bot = bot
         self.delivery = delivery
         self.service = service
@@ -59,8 +60,9 @@ class Poster:
 
     async def _run(self) -> None:
         await self.bot.wait_until_ready()  # the servers and channels are known from here on
-        log.info("posting what changes owe for shards %s", self.shards)
-        await self.delivery.run(self.shards, self.send)
+        shards = self.shards or self.bot.held_shards  # with auto, known only once connected
+        log.info("posting what changes owe for shards %s", shards)
+        await self.delivery.run(shards, self.send)
 
     async def send(self, post: Post) -> None:
         """One post, in its server's own channel only; ``Undeliverable`` when it cannot go."""

@@ -104,11 +104,11 @@ class ModerationCog(commands.Cog, name="Moderation"):
 
     def __init__(self, bot: SitrepBot, service: ModerationService,
                  shards: Shards | None = None) -> None:
-        """``shards``: those this process holds, whose servers' mod-log and watch posts it
-        sends (every shard when not given: one process)."""
+        """``shards``: those whose servers' mod-log and watch posts this process sends; by
+        default the shards the bot holds, known once it is connected."""
         self.bot = bot
         self.service = service
-        self.poster = Poster(bot, bot.runtime.delivery, service, shards or Shards.every())
+        self.poster = Poster(bot, bot.runtime.delivery, service, shards)
 
     async def cog_load(self) -> None:
         rights.declare(self, self.bot.settings)
