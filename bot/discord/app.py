@@ -197,7 +197,7 @@ async def heartbeat(board: ShardBoard, path: Path | None, runtime: Runtime) -> N
     """Every few seconds while the event loop runs: the shards' states into ``path``, so that a
     container health check can tell a live process from a hung one without asking Discord (which
     a restart won't fix) and see a shard that stays disconnected; and into the store, where
-    ``sitrep shards`` reads every process's."""
+    ``sitrep shards`` reads every process's. A shard connecting or dropping is written at once."""
     while True:
         board.refresh()
         if path is not None:
@@ -208,7 +208,10 @@ async def heartbeat(board: ShardBoard, path: Path | None, runtime: Runtime) -> N
                     {shard: json.dumps(board.report(shard)) for shard in board.states})
             except StoreFailure as exc:
                 log.debug("could not publish the shards' states: %s", exc)
-        await asyncio.sleep(HEARTBEAT_EVERY)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HEARTBEAT_EVERY):
+                await board.changed.wait()
+        board.changed.clear()
 
 
 async def _connect_once(bot: SitrepBot, token: str, stopping: asyncio.Event) -> None:

@@ -10,6 +10,7 @@ cheap.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -50,6 +51,8 @@ class ShardBoard:
     process: str = field(default_factory=process_name)
     refresh: Callable[[], None] = lambda: None
     """Measures latency and servers of each shard (set by the bot connected now)."""
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a shard connects or drops, so the heartbeat reports it at once."""
 
     def held(self, shards: Shards) -> None:
         self.shards = shards
@@ -60,6 +63,7 @@ class ShardBoard:
         state = self.states.setdefault(shard, ShardState())
         if state.up != up:
             state.up, state.since = up, time.time()
+            self.changed.set()
 
     def measure(self, shard: int, latency: float, guilds: int) -> None:
         state = self.states.setdefault(shard, ShardState())
