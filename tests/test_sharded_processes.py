@@ -1,15 +1,17 @@
 """Two real ``sitrep run`` processes on one PostgreSQL store, holding shards 0 and 1 of 2, against
 the fake Discord server: every server is answered by its shard's process only, exactly once; a
 direct message by shard 0; a moderator's fact stays in its server and its watch post goes out
-once; a change made elsewhere reaches both processes; killing one leaves the other answering, and
-the restarted one delivers the posts it owed, once; the two started together take turns to
-IDENTIFY; and ``sitrep shards`` names the process of each shard."""
+once; a change made elsewhere (another process's write, ``sitrep build``, ``sitrep import``)
+reaches the process of its server within seconds; killing one leaves the other answering, and the
+restarted one delivers the posts it owed, once; the two started together take turns to IDENTIFY;
+and ``sitrep shards`` names the process of each shard."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +23,7 @@ from fakediscord import FakeDiscord, fake_discord
 from fakediscord.process import BotProcess, bot_process
 
 from bot.__main__ import main
-from tests.conftest import TOKEN, StoreAt, store_copy
+from tests.conftest import DATA, TOKEN, StoreAt, store_copy
 from tests.test_discord_moderation import add_source, say
 from tests.test_discord_outbox import elsewhere
 
@@ -29,6 +31,8 @@ GUILDS, SHARDS = 4, 2
 WITHIN = 3.0
 """Seconds for a change made by another process to show (the follower sees it within 1 s)."""
 MOD = 77
+NEW_NAME = "Umm al-Rabiain"
+"""A name the curated places gain in a rebuild (and that nothing else matches before)."""
 
 
 @pytest.fixture
@@ -90,6 +94,15 @@ def facts_text(reply: dict[str, Any]) -> str:
     return " ".join(str(e.get("description", "")) for e in reply.get("embeds", []))
 
 
+async def titled_within(server: FakeDiscord, channel: int, text: str, wanted: str) -> None:
+    started = time.monotonic()
+    while wanted not in str((await answer(server, channel, text)).get("embeds", [{}])[0]
+                            .get("title", "")):
+        if time.monotonic() - started > WITHIN:
+            raise AssertionError(f"{text!r} not answered about {wanted} within {WITHIN} s")
+        await asyncio.sleep(0.2)
+
+
 async def shown_within(server: FakeDiscord, channel: int, text: str, wanted: str) -> None:
     started = time.monotonic()
     while wanted not in facts_text(await answer(server, channel, text)):
@@ -99,7 +112,8 @@ async def shown_within(server: FakeDiscord, channel: int, text: str, wanted: str
 
 
 async def test_two_processes_serve_each_server_once_and_survive_a_kill(
-        sharded: FakeDiscord, pg_store: StoreAt, tmp_path: Path) -> None:
+        sharded: FakeDiscord, pg_store: StoreAt, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     server = sharded
     by_shard = {s: server.guilds_of_shard(s) for s in range(SHARDS)}
     assert all(len(g) == GUILDS // SHARDS for g in by_shard.values())
@@ -152,6 +166,31 @@ async def test_two_processes_serve_each_server_once_and_survive_a_kill(
             await rt.moderation.add_fact(far, MOD, place="Ramadi", date_text="2 March 2020",
                                          summary="Written by a third process.", source=src)
         await shown_within(server, general(server, far), "!status Ramadi",
+                           "Written by a third process")
+        # `sitrep build` of a changed curated file: both processes reload their names
+        data = tmp_path / "data"
+        shutil.copytree(DATA, data)
+        places = data / "places.yaml"
+        places.write_text(places.read_text(encoding="utf-8").replace(
+            'names: ["Mosul", "Mawsil",', f'names: ["Mosul", "{NEW_NAME}", "Mawsil",', 1),
+            encoding="utf-8")
+        channels = [general(server, guilds[0]) for guilds in by_shard.values()]
+        for channel in channels:
+            assert "Mosul" not in str((await answer(server, channel, f"!status {NEW_NAME}"))
+                                      .get("embeds", [{}])[0].get("title", ""))
+        with monkeypatch.context() as env:
+            env.setenv("SITREP_DATA_DIR", str(data))
+            assert await asyncio.to_thread(main, ["--database", str(pg_store), "build"]) == 0
+        for channel in channels:
+            await titled_within(server, channel, f"!status {NEW_NAME}", "Mosul")
+
+        # `sitrep import` of that server's export into a server of the other process
+        exported, into = tmp_path / "far.json", by_shard[1][-1]
+        assert await asyncio.to_thread(main, ["--database", str(pg_store), "export", "--guild",
+                                              str(far), "-o", str(exported)]) == 0
+        assert await asyncio.to_thread(main, ["--database", str(pg_store), "import",
+                                              str(exported), "--guild", str(into)]) == 0
+        await shown_within(server, general(server, into), "!status Ramadi",
                            "Written by a third process")
 
         # SIGKILL shard 1's process: shard 0's keeps answering; a post owed meanwhile waits
