@@ -10,11 +10,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+import pytest
 from fakediscord import FakeDiscord, running_bot
 
 from bot.discord.app import SitrepBot
 from bot.discord.cogs.moderation import ModerationCog
+from bot.domain.delivery import LEASE, nonce
+from bot.domain.errors import StoreFailure
 from bot.domain.shards import Shards, shard_of
 from bot.runtime import Runtime, open_at
 from tests.conftest import TODAY, TOKEN, StoreAt, start
@@ -22,6 +26,7 @@ from tests.test_discord_e2e import embed_text
 from tests.test_discord_moderation import add_source, say
 
 POLL = 60.0
+LEASE_MS = round(LEASE * 1000) + 1000
 WITHIN = 2.5
 """Seconds in which a change made elsewhere reaches Discord (the follower sees it within 1 s)."""
 
@@ -145,3 +150,39 @@ async def test_a_process_posts_only_for_the_servers_of_its_shards(
         assert posts(server, server.mod_channel_id, mark) == []  # another process's server
         assert await bot.runtime.store.db.fetchrow(
             "SELECT 1 FROM outbox WHERE state = 'pending'") is not None
+
+
+async def test_a_post_sent_again_after_its_mark_was_lost_appears_once(
+        server: FakeDiscord, store: StoreAt, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process sends, then dies (here: the store fails) before marking the post sent; the
+    post is claimed again once its lease runs out and sent again with the same nonce, which
+    Discord enforces: the channel shows it once."""
+    async with connected(server, store) as bot:
+        await say(server, f"!modlog set <#{server.mod_channel_id}>")
+        await all_sent(bot.runtime)
+        outbox = bot.runtime.delivery.outbox
+        real_mark = outbox.mark_sent
+        lost: list[list[int]] = []
+        dropped = asyncio.Event()
+
+        async def losing(ids: Any) -> None:
+            if not lost:
+                lost.append(list(ids))
+                dropped.set()
+                raise StoreFailure("the store went away")
+            await real_mark(ids)
+
+        monkeypatch.setattr(outbox, "mark_sent", losing)
+        before = len(server.bot_messages(server.mod_channel_id))
+        await say(server, "!alias add place: Mosul name: Mosulopolis")
+        async with asyncio.timeout(WITHIN):
+            await dropped.wait()
+        # the lease runs out (aged in SQL rather than waited for), and the loop looks again
+        await bot.runtime.store.db.execute("UPDATE outbox SET claimed_until = claimed_until - ?",
+                                           (LEASE_MS,))
+        bot.runtime.delivery.wake()
+        await all_sent(bot.runtime)
+        sent = server.requests_to("POST", rf"/channels/{server.mod_channel_id}/messages")
+        assert sum(1 for r in sent if r.json.get("nonce") == nonce(lost[0][0])) == 2
+        assert len(server.nonce_duplicates) == 1
+        assert len(server.bot_messages(server.mod_channel_id)) == before + 1

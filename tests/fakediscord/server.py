@@ -132,6 +132,9 @@ log = logging.getLogger("fakediscord")
 API_VERSION = 10
 VIEW_WAIT = 5.0
 """How long a click waits for the bot to register the message's view before it is sent anyway."""
+NONCE_WINDOW = 300.0
+"""Seconds within which a second message with the same enforced nonce in a channel is dropped
+(Discord documents "a few minutes")."""
 # Application flags: the three "limited" gateway intent flags mean "allowed, unverified app".
 APP_FLAG_GATEWAY_PRESENCE_LIMITED = 1 << 13
 APP_FLAG_GATEWAY_GUILD_MEMBERS_LIMITED = 1 << 15
@@ -342,6 +345,10 @@ class FakeDiscord:
         """The bytes of every attachment (bot uploads, users' files) by attachment id."""
         self.attachment_content_types: dict[int, str] = {}
         """The Content-Type the "CDN" serves each attachment with."""
+        self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
+        self.nonce_duplicates: list[tuple[int, str]] = []
+        """(channel, nonce) of each message dropped because an earlier one with the same
+        enforced nonce was created within ``NONCE_WINDOW`` (Discord's de-duplication)."""
         self.interactions: list[InteractionRecord] = []
         self._interactions_by_id: dict[int, InteractionRecord] = {}
         self.global_commands: dict[tuple[int, str], JSON] = {}
@@ -2640,6 +2647,14 @@ class FakeDiscord:
                     ("message_reference",), "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
                 )
                 return json_response(errors.body(), 400)
+        nonce_key = None
+        if body.get("enforce_nonce") and body.get("nonce") is not None:
+            nonce_key = (channel.id, str(body["nonce"]))
+            earlier = self._nonces.get(nonce_key)
+            if earlier is not None and time.monotonic() - earlier[0] < NONCE_WINDOW:
+                # as Discord: the message the first request created, and no new one
+                self.nonce_duplicates.append(nonce_key)
+                return json_response(self.messages.get(earlier[1], {}))
         msg = self._new_message(
             channel,
             self.world.bot_user,
@@ -2649,6 +2664,8 @@ class FakeDiscord:
             msg_type=MESSAGE_TYPE_REPLY if referenced else MESSAGE_TYPE_DEFAULT,
         )
         self._store(msg)
+        if nonce_key is not None:
+            self._nonces[nonce_key] = (time.monotonic(), int(msg["id"]))
         await self._dispatch_message("MESSAGE_CREATE", msg)
         return json_response(msg)
 
