@@ -107,3 +107,36 @@ async def test_closing_stops_the_follower_even_as_a_notice_arrives(pg_copy: Stor
                 await follower
     finally:
         await rt.close()
+
+
+async def test_a_follower_cut_off_from_the_database_catches_up_from_the_change_log(
+        pg_copy: StoreAt) -> None:
+    """The listening connection is killed by the server (a restart, a network cut): the notice
+    of a change made meanwhile is lost, yet the follower reconnects and finds the change in the
+    log."""
+    here = await open_at(pg_copy, today=lambda: TODAY)
+    there = await open_at(pg_copy, today=lambda: TODAY)
+    try:
+        store = here.store
+        assert isinstance(store, PostgresStore)
+
+        async def listening() -> bool:
+            return store._listener is not None and not store._listener.is_closed()
+        await seen_within(listening, 10)
+        before = await here.engine.ask("!status Mosul", A)
+        assert store._listener is not None
+        killed = await there.store.db.fetchrow("SELECT pg_terminate_backend(?)",
+                                               (store._listener.get_server_pid(),))
+        assert killed is not None and killed[0] is True
+        source = (await there.moderation.add_source(
+            A, MOD, title="Wire", outlet="Test Wire", published="2 March 2020")).key
+        fact = (await there.moderation.add_fact(A, MOD, place="Mosul", date_text="1 March 2020",
+                                                summary="Made while cut off.", source=source)).key
+
+        async def fact_seen() -> bool:
+            answer = await here.engine.ask("!status Mosul", A)
+            return answer is not before and fact in {f.id for f in getattr(answer, "facts", [])}
+        await seen_within(fact_seen)  # within a second, not at the next poll
+    finally:
+        await there.close()
+        await here.close()

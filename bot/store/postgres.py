@@ -307,17 +307,23 @@ class PostgresStore(SqlStore):
 
     async def wait_for_change(self) -> None:
         """A NOTIFY on ``CHANNEL`` wakes it at once; otherwise it returns every ``CHANGE_POLL``
-        seconds. The listening connection is (re)opened here, so a lost one heals itself."""
+        seconds. The listening connection is (re)opened here, so a lost one heals itself; losing
+        it wakes the caller at once, and so does opening it, without waiting: a change committed
+        while nothing listened sent its notice to no one, so the caller reads the change log
+        again now that every later notice will arrive."""
         if self._listener is None or self._listener.is_closed():
             self._listener = None
             with contextlib.suppress(StoreError, StoreUnavailable):
                 listener = await connect(self.where)
                 try:
                     await listener.add_listener(CHANNEL, self._on_notice)
+                    # a lost connection loses the notices sent meanwhile: look at the log now
+                    listener.add_termination_listener(self._on_notice)
                 except BaseException:
                     listener.terminate()  # cancelled or failed half way: never leave it open
                     raise
                 self._listener = listener
+                return
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
         # arrives as the notice does, and the follower would then never stop
         with contextlib.suppress(TimeoutError):
