@@ -3,9 +3,9 @@
 Discord lets a bot start ``max_concurrency`` sessions per five seconds (shard ``i`` is in start-up
 bucket ``i % max_concurrency``); a bot that identifies faster is disconnected, and one that spends
 its 1,000 daily IDENTIFYs has its token reset. discord.py calls ``before_identify_hook`` before each
-IDENTIFY; ``IdentifyGate`` waits there for the bucket's turn, which the store hands out (one write
-transaction: on PostgreSQL it holds the store's advisory write lock), so processes started together
-take turns whatever machine they run on.
+IDENTIFY; ``IdentifyGate`` waits there for the bucket's turn, which the store hands out
+(``SqlStore.identify_turn``: one transaction holding the bucket's lock, an advisory lock on
+PostgreSQL), so processes started together take turns whatever machine they run on.
 """
 
 from __future__ import annotations

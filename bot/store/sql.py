@@ -49,17 +49,26 @@ class Dialect:
     and pass over rows another transaction holds (``FOR UPDATE SKIP LOCKED``), so that claimers
     in several processes never take the same row nor wait for each other; nothing on SQLite,
     whose single writer already serialises them."""
+    xact_lock: str
+    """A statement that takes lock number ``?`` (an integer) of sitrep's own until the transaction
+    ends: on PostgreSQL an advisory lock, so that processes take turns at a piece of shared
+    bookkeeping (a start-up bucket's IDENTIFY) without the write lock that changes take; on
+    SQLite a no-op, as its write transaction already holds the file's one lock."""
 
     def joined(self, column: str) -> str:
         return self.join_ids.format(column)
 
 
+XACT_LOCKS = 0x5369_7472
+"""The first key of ``xact_lock``'s advisory locks on PostgreSQL: sitrep's own space of them."""
+
 SQLITE = Dialect("sqlite", join_ids="group_concat({})", analyze="PRAGMA optimize",
                  clock_ms="CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
-                 skip_locked="")
+                 skip_locked="", xact_lock="SELECT CAST(? AS INTEGER)")
 POSTGRES = Dialect("postgresql", join_ids="string_agg({}, ',')", analyze="ANALYZE",
                    clock_ms="CAST(round(extract(epoch FROM statement_timestamp()) * 1000) AS bigint)",
-                   skip_locked="FOR UPDATE SKIP LOCKED")
+                   skip_locked="FOR UPDATE SKIP LOCKED",
+                   xact_lock=f"SELECT pg_advisory_xact_lock({XACT_LOCKS}, CAST(? AS integer))")
 
 
 class Database(Protocol):

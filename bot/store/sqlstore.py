@@ -18,6 +18,9 @@ from bot.store.outbox import SqlOutbox
 from bot.store.sql import Database
 from bot.store.writes import Rows, SqlWriter
 
+IDENTIFY_LOCKS = 1_000
+"""``xact_lock`` numbers from here on are the start-up buckets' (one per bucket)."""
+
 
 class SqlStore(ABC):
     """The store's reads; each engine implements the abstract methods."""
@@ -114,11 +117,13 @@ class SqlStore(ABC):
     async def identify_turn(self, bucket: int, window: float, now: float) -> float:
         """Take start-up bucket ``bucket``'s turn to IDENTIFY with Discord: 0 when taken (its
         last IDENTIFY was ``window`` seconds or more before ``now``), else the seconds to wait
-        before asking again. The check and the mark are one write transaction, which on
-        PostgreSQL holds the store's advisory write lock, so processes starting together take
-        turns: no bucket identifies twice within the window, whichever process asks."""
+        before asking again. The check and the mark are one transaction holding the bucket's
+        own lock (an advisory lock on PostgreSQL), so processes starting together take turns:
+        no bucket identifies twice within the window, whichever process asks. Bookkeeping, not a
+        change: no write lock, no notice to the other processes."""
         key = f"identify:{bucket}"
-        async with self.db.transaction() as tx:
+        async with self.db.row_transaction() as tx:
+            await tx.fetchrow(tx.dialect.xact_lock, (IDENTIFY_LOCKS + bucket,))
             last = await queries.get_meta(tx, key)
             wait = float(last) + window - now if last else 0.0
             if wait > 0:
@@ -127,8 +132,9 @@ class SqlStore(ABC):
             return 0.0
 
     async def publish_shards(self, reports: dict[int, str]) -> None:
-        """Each held shard's report (JSON from the Discord front end), for ``sitrep shards``."""
-        async with self.db.transaction() as tx:
+        """Each held shard's report (JSON from the Discord front end), for ``sitrep shards``:
+        bookkeeping, so no write lock and no notice."""
+        async with self.db.row_transaction() as tx:
             for shard, report in reports.items():
                 await queries.set_meta(tx, f"shard:{shard}", report)
 
