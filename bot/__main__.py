@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -29,7 +30,7 @@ from bot.domain.errors import StoreFailure
 from bot.render.json import render_json, schema_text
 from bot.render.text import render_text
 from bot.runtime import running
-from bot.services.shards import down_too_long, plan_lines
+from bot.services.shards import down_too_long, plan_lines, shard_lines
 from bot.store.backup import backup, restore
 from bot.store.build import BuildError
 from bot.store.copy import copy_store
@@ -110,13 +111,19 @@ async def cmd_bot(settings: Settings) -> int:
 
 
 async def cmd_health(settings: Settings) -> int:
-    """Exit 0 when the store is readable and, if the bot keeps a heartbeat, that it is fresh."""
+    """Exit 0 when the store is readable and, if the bot keeps a heartbeat, that it is fresh and
+    no shard it holds has stayed disconnected; then each shard's state."""
     problem = await health_problem(settings)
     if problem:
         print(f"unhealthy: {problem}", file=sys.stderr)
-        return 1
-    print("healthy")
-    return 0
+    else:
+        print("healthy")
+    if settings.heartbeat_file is not None:  # each shard the process holds, as it last wrote
+        with contextlib.suppress(OSError):
+            beat = settings.heartbeat_file.read_text(encoding="utf-8")
+            for line in shard_lines(beat, time.time()):
+                print(line)
+    return 1 if problem else 0
 
 
 async def health_problem(settings: Settings) -> str | None:

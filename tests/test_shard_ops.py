@@ -77,7 +77,11 @@ def test_health_fails_when_a_held_shard_stays_down(
     beat.write_text(board.to_json())
     monkeypatch.setenv("SITREP_DATABASE", str(fixture_store))
     monkeypatch.setenv("SITREP_HEARTBEAT_FILE", str(beat))
+    board.measure(0, 0.0125, 7)
+    beat.write_text(board.to_json())
     assert main(["health"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "healthy", "shard 0: connected, 7 server(s), 12.5 ms", "shard 1: connected, 0 server(s)"]
     board.mark(1, False)
     board.states[1].since -= DOWN_GRACE / 2
     beat.write_text(board.to_json())
@@ -86,7 +90,9 @@ def test_health_fails_when_a_held_shard_stays_down(
     beat.write_text(board.to_json())
     capsys.readouterr()
     assert main(["health"]) == 1
-    assert "shard 1 has been disconnected for" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "shard 1 has been disconnected for" in err
+    assert out.splitlines()[1].startswith("shard 1: DISCONNECTED for 1")
     assert down_too_long("0\n", time.time()) is None  # a heartbeat without shard reports
 
 

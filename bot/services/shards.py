@@ -83,6 +83,24 @@ class ShardBoard:
                            "shards": {str(s): self.report(s) for s in sorted(self.states)}})
 
 
+def shard_lines(heartbeat: str, now: float) -> list[str]:
+    """``sitrep health``'s report of each shard the process holds, from its heartbeat file."""
+    try:
+        shards = json.loads(heartbeat).get("shards", {})
+    except (ValueError, AttributeError):
+        return []
+    return [f"shard {shard}: {describe(report, now)}"
+            for shard, report in sorted(shards.items(), key=lambda item: int(item[0]))]
+
+
+def describe(report: dict[str, Any], now: float) -> str:
+    """A shard's state in words: connected with its servers and latency, or for how long not."""
+    if not report["up"]:
+        return f"DISCONNECTED for {now - float(report['since']):.0f} s"
+    latency = "" if report.get("latency_ms") is None else f", {report['latency_ms']} ms"
+    return f"connected, {report['guilds']} server(s){latency}"
+
+
 def down_too_long(heartbeat: str, now: float, grace: float = DOWN_GRACE) -> str | None:
     """From a heartbeat file's text, why the process is unhealthy: a held shard disconnected for
     longer than ``grace``; None when every shard is up or within its grace (or the heartbeat
@@ -123,11 +141,7 @@ def plan_lines(reports: dict[int, str], now: float) -> list[str]:
                 f" (last reported {now - float(report['at']):.0f} s ago by {report['process']})"
             lines.append(f"shard {shard:>{width}}  held by nobody{seen}")
             continue
-        servers += int(report["guilds"])
-        state = "connected" if report["up"] else \
-            f"DISCONNECTED for {now - float(report['since']):.0f} s"
-        latency = "" if report.get("latency_ms") is None else f", {report['latency_ms']} ms"
-        lines.append(f"shard {shard:>{width}}  {report['process']}  {state}, "
-                     f"{report['guilds']} server(s){latency}")
+        servers += int(report["guilds"]) if report["up"] else 0
+        lines.append(f"shard {shard:>{width}}  {report['process']}  {describe(report, now)}")
     lines.append(f"{servers} server(s) on the shards held now")
     return lines
