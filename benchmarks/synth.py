@@ -242,9 +242,16 @@ async def load_facts(conn: aiosqlite.Connection, path: Path,
     t0 = time.perf_counter()
     async with transaction(conn):
         await conn.executemany(FACT_INSERT, rows)
+        await recount(conn)
     insert = time.perf_counter() - t0
     chk, size = await _checkpoint(conn, path)
     return LoadTimes(insert, 0.0, 0.0, chk, size)
+
+
+async def recount(conn: aiosqlite.Connection) -> None:
+    """Each place's shared count, as a build leaves it (``schema.RECOUNT_SHARED``)."""
+    for statement in schema.RECOUNT_SHARED:
+        await conn.execute(statement)
 
 
 async def load_facts_bulk(conn: aiosqlite.Connection, path: Path,
@@ -269,6 +276,7 @@ async def load_facts_bulk(conn: aiosqlite.Connection, path: Path,
         for _, sql in indexes:
             await conn.execute(sql)
         await conn.execute(trigger)
+        await recount(conn)
         t3_start = time.perf_counter()
     commit = time.perf_counter() - t3_start
     chk, size = await _checkpoint(conn, path)

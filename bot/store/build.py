@@ -18,6 +18,7 @@ from bot.curation.gazetteer import GazetteerEntry, read_gazetteer
 from bot.curation.load import Curated, Problem, load_curated
 from bot.domain.model import Fact, Place, Source
 from bot.store.queries import get_meta, set_meta
+from bot.store.schema import RECOUNT_SHARED
 from bot.store.sql import Database
 
 GAZETTEER_FILE = Path("gazetteer") / "iq_sy.tsv"
@@ -207,6 +208,8 @@ async def build_into(db: Database, cur: Curated, data_dir: Path, *, force: bool 
         await _write_sources(tx, cur)
         fresh = await _write_places(tx, cur, gazetteer)
         await _write_facts(tx, cur)
+        for statement in RECOUNT_SHARED:
+            await tx.execute(statement)
         await set_meta(tx, "curated_digest", cur.digest)
         await set_meta(tx, "built_at", _now())
     async with db.transaction() as tx:  # SQLite's optimize may write statistics: take the lock

@@ -22,7 +22,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                 "published_start", "published_end", "published_precision", "published_basis",
                 "published_note", "sha256", "body", "note"),
     "places": ("rowid", "id", "guild_id", "origin", "name", "kind", "parent_id", "country",
-               "governorate", "lat", "lon", "geonames_id", "population"),
+               "governorate", "lat", "lon", "geonames_id", "population", "shared_facts"),
     "place_names": ("place_id", "name", "guild_id", "origin"),
     "false_friends": ("text", "kind", "place_id", "note"),
     "facts": ("rowid", "id", "guild_id", "origin", "place_id", "source_id", "quote", "summary",

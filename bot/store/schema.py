@@ -16,6 +16,22 @@ from __future__ import annotations
 
 from bot.store.base import StoreError
 
+LIVE = "f.retired = 0 AND f.rank <> 'deprecated'"
+"""A fact that counts at all: not retired by its owner, not deprecated by a later report."""
+SHARED_LIVE = f"f.guild_id = 0 AND {LIVE}"
+"""The shared facts every server sees unless it retired them for itself."""
+RECOUNT_SHARED = (
+    "UPDATE places SET shared_facts = 0 WHERE shared_facts <> 0",
+    "UPDATE places SET shared_facts = c.n FROM (SELECT f.place_id, count(*) AS n FROM facts f "
+    f"WHERE {SHARED_LIVE} GROUP BY f.place_id) AS c WHERE places.id = c.place_id",
+)
+"""``places.shared_facts`` made true again, in one pass over the facts. Shared facts change only
+in a build (servers' own changes never touch them: a server retires a shared fact for itself in
+``fact_hidden``), so the build runs these, and so does the migration that added the column."""
+STATEMENT_BREAK = ";\n    "
+"""Between statements of a migration: each on its own lines, as SQLite's splitter reads them."""
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: sources, places and their names, facts with an FTS5 index, links between facts.
     """
@@ -233,6 +249,12 @@ MIGRATIONS: tuple[str, ...] = (
     -- delivered and given-up posts by age, for pruning
     CREATE INDEX outbox_done ON outbox(created_at) WHERE state <> 'pending';
     """,
+    # 4: each place's count of shared facts, so that "N facts" for the busiest places (tens of
+    # thousands) is read, not counted on every answer (see RECOUNT_SHARED).
+    f"""
+    ALTER TABLE places ADD COLUMN shared_facts INTEGER NOT NULL DEFAULT 0;
+    {STATEMENT_BREAK.join(RECOUNT_SHARED)};
+    """,
 )
 
 
@@ -438,6 +460,11 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox(due_at, id) WHERE state = 'pending';
     CREATE INDEX outbox_done ON outbox(created_at) WHERE state <> 'pending';
+    """,
+    # 4: as SQLite's 4.
+    f"""
+    ALTER TABLE places ADD COLUMN shared_facts integer NOT NULL DEFAULT 0;
+    {STATEMENT_BREAK.join(RECOUNT_SHARED)};
     """,
 )
 
