@@ -96,22 +96,27 @@ def place_ref(row: Row, prefix: str = "p_") -> PlaceRef:
 class FactViews:
     """Turns rows into ``FactView``s. Rows come from the store, which the build validated, so
     the models are constructed without re-validation (validation was most of the cost of a long
-    timeline on the event loop), and each source is built once per answer, not once per fact."""
+    timeline on the event loop), and each source and place is built once per answer, not once
+    per fact (a long timeline is a thousand facts of one place)."""
 
     def __init__(self) -> None:
         self._sources: dict[str, SourceRef] = {}
+        self._places: dict[str, PlaceRef] = {}
 
     def __call__(self, row: Row) -> FactView:
         source = self._sources.get(row["s_id"])
         if source is None:
             source = self._sources[row["s_id"]] = source_ref(row)
+        place = self._places.get(row["p_id"])
+        if place is None:
+            place = self._places[row["p_id"]] = place_ref(row)
         event = DateSpec.model_construct(
             start=_day(row["event_start"]), end=_day(row["event_end"]),
             precision=Precision(row["event_precision"]),
             qualifier=Qualifier(row["event_qualifier"]), basis=DateBasis(row["event_basis"]),
             note=row["event_note"])
         return FactView.model_construct(
-            id=row["id"], place=place_ref(row), summary=row["summary"], quote=row["quote"],
+            id=row["id"], place=place, summary=row["summary"], quote=row["quote"],
             status=row["status"], attribution=row["attribution"], hedged=bool(row["hedged"]),
             modality=row["modality"], event_date=event, as_of=date.fromisoformat(row["as_of"]),
             source=source, rank=row["rank"], origin=row["origin"],
