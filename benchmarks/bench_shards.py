@@ -15,19 +15,27 @@ Writes ``benchmarks/results-shards.md`` and prints it. What runs:
   per-user rate limit and the same-answer suppression off (``SITREP_USER_RATE`` 100000,
   ``SITREP_SAME_ANSWER_SECONDS`` 0) so that neither is what is measured.
 
-Cases, in this order on the same store and fake server, each with fresh processes:
+Cases, on the same store and fake server, each with fresh processes (so no process has an
+answer cached), ``--rounds`` times in ABBA order (1-2-3, 3-2-1, ...) so that a store warming
+up over the run favours none:
 
 1. **one process** holding shards 0-3, the whole burst (``--commands``);
 2. **two processes** started together, holding shards 0-1 and 2-3, the same burst;
 3. **one process, half**: shards 0-3 again, the first half of the burst, with half as many
    commands in flight: the load per process of case 2.
 
-"Load" is made equal by keeping a fixed number of commands *in flight* (a closed loop): the fake
-dispatches a new command as soon as an earlier one is answered, ``--in-flight`` per process
-(25 by default: 50 for cases 1 and 2, 25 for case 3). So each process of case 2 and the process of
-case 3 have the same number of unanswered commands at any time, and see the same queue; an
-open burst (``--in-flight 0``: everything dispatched at once) is available too, but there the
-latency of the last commands is just the time to drain the backlog.
+Then start-up alone of cases 2 and 1 with ``max_concurrency`` 4 (``--no-mc4`` skips it).
+
+"The same load per process" is made two ways, each a burst of its own in every case:
+
+* **closed loop**: a fixed number of commands in flight for each process: the fake dispatches
+  a new command for a process's servers as soon as one of its earlier ones is answered,
+  ``--in-flight`` per process (25: 50 for case 1, 25 for each process of case 2 and for case
+  3). This saturates the processes, so latency is mostly queueing (Little's law) and the ratio
+  follows the per-process throughput. ``--in-flight 0`` dispatches the whole burst at once.
+* **paced**: commands dispatched on a clock whatever the replies, as users would, ``--rate``
+  per process (60/s: 120/s for cases 1 and 2, 60/s for case 3), below what a process can
+  answer, so latency is the work of a command plus the wait for a core.
 
 Every command goes to the #general channel of a different server (drawn uniformly, fixed seed),
 from the member user; it is ``!status`` or ``!timeline`` (half each) of a place name of the
@@ -53,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import re
@@ -61,7 +70,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,26 +127,45 @@ ONE = (Holder("one", (0, 1, 2, 3)),)
 TWO = (Holder("p01", (0, 1)), Holder("p23", (2, 3)))
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The commands of a run: one burst for each way of offering load, and the warm-up."""
+
+    closed: list[Command]
+    paced: list[Command]
+    """The same servers as ``closed``, each asked about another place: a process that has run
+    the closed-loop burst has none of these answers cached (the cache is per server and
+    question)."""
+    warmup: list[Command]
+
+
 def plan_commands(server: FakeDiscord, places: Sequence[str], total: int, spare: int,
-                  seed: int = 5) -> tuple[list[Command], list[Command]]:
-    """``total`` burst commands and ``spare`` warm-up ones, each in a different server's #general
-    (servers drawn uniformly without replacement, so each channel's replies belong to exactly one
-    command)."""
+                  seed: int = 5) -> Plan:
+    """``total`` burst commands (twice: see :class:`Plan`) and ``spare`` warm-up ones, each in a
+    different server's #general (servers drawn uniformly without replacement, so a channel's
+    replies belong to exactly one command of a burst)."""
     rng = random.Random(seed)
     guilds = list(server.world.guilds)
     if total + spare > len(guilds):
         raise SystemExit(f"{total} commands and {spare} warm-up ones need as many servers; "
                          f"there are {len(guilds)}")
-    chosen = rng.sample(guilds, total + spare)
-    commands = []
-    for guild in chosen:
+
+    def question(avoid: str | None = None) -> str:
         place = rng.choice(places)
+        while place == avoid:
+            place = rng.choice(places)
         if rng.random() < 0.1:
             place = synth.misspell(place, rng)
-        kind = rng.choice(("status", "timeline"))
-        commands.append(Command(guild, server.world.guilds[guild].channel_named("general").id,
-                                server.shard_of_guild(guild), f"!{kind} {place}"))
-    return commands[:total], commands[total:]
+        return f"!{rng.choice(('status', 'timeline'))} {place}"
+
+    def command(guild: int, text: str) -> Command:
+        return Command(guild, server.world.guilds[guild].channel_named("general").id,
+                       server.shard_of_guild(guild), text)
+
+    chosen = rng.sample(guilds, total + spare)
+    first = [command(g, question()) for g in chosen]
+    again = [command(c.guild, question(avoid=c.text.split(" ", 1)[1])) for c in first[:total]]
+    return Plan(first[:total], again, first[total:])
 
 
 # ------------------------------------------------------------------------------ replies
@@ -216,10 +244,13 @@ class Burst:
     """What one burst measured."""
 
     case: str
+    mode: str
     round: int
     holders: tuple[Holder, ...]
     commands: int
-    in_flight: int
+    offered: str
+    dispatch_rate: float
+    """Commands the fake dispatched per second, first to last."""
     latencies: list[float]
     """Milliseconds, of commands answered once by the right process."""
     once: int
@@ -259,38 +290,83 @@ class Burst:
                                                     or self.strays)
 
 
-async def drive(server: FakeDiscord, commands: Sequence[Command],
-                in_flight: int) -> tuple[dict[int, float], Replies, float]:
-    """Send ``commands``, keeping at most ``in_flight`` unanswered (0: all at once); returns each
-    command's dispatch time by channel, the replies, and when the first was dispatched."""
+@dataclass(frozen=True, slots=True)
+class Load:
+    """How a burst is offered. ``closed``: ``amount`` commands in flight for each process that
+    holds shards (a new one dispatched as soon as one of that process's is answered; 0: the
+    whole burst at once). ``paced``: ``amount`` commands a second in all, dispatched on a clock
+    whatever the replies, as users would."""
+
+    kind: str
+    amount: float
+
+    @property
+    def mode(self) -> str:
+        return "closed loop" if self.kind == "closed" else "paced"
+
+    def describe(self, processes: int) -> str:
+        if self.kind == "paced":
+            return f"{self.amount:g}/s"
+        if not self.amount:
+            return "all at once"
+        return f"{self.amount:g} in flight" + (" per process" if processes > 1 else "")
+
+
+async def drive(server: FakeDiscord, commands: Sequence[Command], load: Load,
+                owner: dict[int, str]) -> tuple[dict[int, float], Replies, float]:
+    """Send ``commands`` as ``load`` says (``owner``: the process tag of each shard); returns
+    each command's dispatch time by channel, the replies, and when the first was dispatched.
+    Stops waiting when no reply came for ``STALL_SECONDS`` (the rest are then lost)."""
     loop = asyncio.get_running_loop()
     replies = Replies(server, server.mark())
-    window = in_flight or len(commands)
+    queues: dict[str, deque[Command]] = defaultdict(deque)
+    for c in commands:
+        queues[owner[c.shard]].append(c)
+    window = int(load.amount) or len(commands)
     sent: dict[int, float] = {}
-    waiting: set[int] = set()
+    waiting: dict[int, str] = {}
+    in_flight: Counter[str] = Counter()
     started = loop.time()
     last_progress = started
     nxt = 0
+
+    async def send(c: Command) -> None:
+        tag = owner[c.shard]
+        waiting[c.channel] = tag
+        in_flight[tag] += 1
+        sent[c.channel] = loop.time()
+        await server.send_message(c.channel, server.member_id, c.text)
+
+    def answered() -> bool:
+        got = False
+        for channel, _ in replies.advance():
+            tag = waiting.pop(channel, None)
+            if tag is not None:
+                in_flight[tag] -= 1
+                got = True
+        return got
+
     while nxt < len(commands) or waiting:
-        while nxt < len(commands) and len(waiting) < window:
-            c = commands[nxt]
-            nxt += 1
-            waiting.add(c.channel)
-            sent[c.channel] = loop.time()
-            await server.send_message(c.channel, server.member_id, c.text)
-        if not waiting:
+        timeout = 1.0
+        if load.kind == "closed":
+            more = True
+            while more:  # round robin over the processes, so neither waits for the other's turn
+                more = False
+                for tag, queue in queues.items():
+                    if queue and in_flight[tag] < window:
+                        await send(queue.popleft())
+                        nxt += 1
+                        more = True
+        else:
+            while nxt < len(commands) and loop.time() >= started + nxt / load.amount:
+                await send(commands[nxt])
+                nxt += 1
+            if nxt < len(commands):
+                timeout = max(0.0, started + nxt / load.amount - loop.time())
+        if not waiting and nxt >= len(commands):
             break
-
-        def answered() -> bool:
-            got = False
-            for channel, _ in replies.advance():
-                if channel in waiting:
-                    waiting.discard(channel)
-                    got = True
-            return got
-
         try:
-            await server.signal.wait_for(answered, 1.0, "a reply", poll=0.005)
+            await server.signal.wait_for(answered, timeout, "a reply", poll=0.002)
             last_progress = loop.time()
         except TimeoutError:
             if loop.time() - last_progress > STALL_SECONDS:
@@ -301,14 +377,22 @@ async def drive(server: FakeDiscord, commands: Sequence[Command],
 
 
 async def burst(server: FakeDiscord, case: str, round_: int, holders: tuple[Holder, ...],
-                procs: dict[str, BotProcess], commands: Sequence[Command], in_flight: int,
+                procs: dict[str, BotProcess], commands: Sequence[Command], load: Load,
                 postmaster: int) -> Burst:
     """One timed burst, judged: every command answered exactly once, by its shard's process."""
     owner = {s: h.tag for h in holders for s in h.shards}
     loads = [load1()]
-    before = Cpu.now(procs, postmaster)
-    sent, replies, started = await drive(server, commands, in_flight)
-    after = Cpu.now(procs, postmaster)
+    # The fake keeps every request, message and dispatch: a full collection in this process
+    # walks all of them and holds the event loop for tens of milliseconds, during which the
+    # fake neither dispatches nor records replies, so it would be counted against the bots.
+    gc.collect()
+    gc.disable()
+    try:
+        before = Cpu.now(procs, postmaster)
+        sent, replies, started = await drive(server, commands, load, owner)
+        after = Cpu.now(procs, postmaster)
+    finally:
+        gc.enable()
     await asyncio.sleep(SETTLE_SECONDS)
     replies.advance()
     loads.append(load1())
@@ -334,7 +418,11 @@ async def burst(server: FakeDiscord, case: str, round_: int, holders: tuple[Hold
     cores = os.cpu_count() or 1
     busy = (after.busy - before.busy) / max(after.total - before.total, 1e-9) * cores
     ours = (after.ours - before.ours) / max(after.at - before.at, 1e-9)
-    return Burst(case, round_, holders, len(commands), in_flight,
+    dispatched = sorted(sent.values())
+    rate = (len(dispatched) - 1) / (dispatched[-1] - dispatched[0]) if len(dispatched) > 1 \
+        else 0.0
+    return Burst(case, load.mode, round_, holders, len(commands), load.describe(len(holders)),
+                 rate,
                  latencies, once, lost, duplicated, wrong, strays, last - started, by_process,
                  {t: after.bots[t] - before.bots[t] for t in before.bots},
                  after.postgres - before.postgres, after.fake - before.fake,
@@ -378,7 +466,7 @@ async def running(server: FakeDiscord, case: str, holders: tuple[Holder, ...], u
         def env(h: Holder) -> dict[str, str]:
             return server.launch_env(
                 TOKEN, database_url=url, shard_count=str(SHARDS), shard_ids=h.shard_ids,
-                user_rate="100000", same_answer_seconds="0", log_level=os.environ.get("BENCH_LOG", "WARNING"),
+                user_rate="100000", same_answer_seconds="0", log_level="WARNING",
                 heartbeat_file=home / f"beat-{h.tag}")
 
         spawned = loop.time()
@@ -428,24 +516,27 @@ class Results:
 
 async def case(server: FakeDiscord, results: Results, name: str, round_: int,
                holders: tuple[Holder, ...], url: str, tmp: Path, postmaster: int,
-               commands: Sequence[Command] | None, warmup: Sequence[Command],
-               in_flight: int) -> None:
-    """Start ``holders``, warm them up, run the burst (None: start-up only) with ``in_flight``
-    commands unanswered at a time in all (0: all at once), stop them."""
+               bursts: Sequence[tuple[Sequence[Command], Load]],
+               warmup: Sequence[Command]) -> None:
+    """Start ``holders``, warm them up, run each of ``bursts`` (none: start-up only), stop
+    them."""
     home = Path(tempfile.mkdtemp(prefix="case-", dir=tmp))
+    owner = {s: h.tag for h in holders for s in h.shards}
     async with running(server, name, holders, url, home) as (procs, startup):
         results.startups.append(startup)
-        if commands is None:
+        if not bursts:
             return
-        await drive(server, warmup, in_flight)
-        await asyncio.sleep(SETTLE_SECONDS)
-        result = await burst(server, name, round_, holders, procs, commands, in_flight,
-                             postmaster)
-        results.bursts.append(result)
-        print(f"  {name} (round {round_}): {result.commands} commands, p50 {result.p50:.0f} ms, "
-              f"p99 {result.p99:.0f} ms, {result.throughput:.0f}/s, once {result.once}, "
-              f"lost {result.lost}, dup {result.duplicated}, wrong {result.wrong}, "
-              f"others {result.other_cores:.2f} cores", file=sys.stderr, flush=True)
+        await drive(server, warmup, Load("closed", 25), owner)
+        for commands, load in bursts:
+            await asyncio.sleep(SETTLE_SECONDS)
+            result = await burst(server, name, round_, holders, procs, commands, load,
+                                 postmaster)
+            results.bursts.append(result)
+            print(f"  {name}, {result.mode} {result.offered} (round {round_}): "
+                  f"{result.commands} commands, p50 {result.p50:.0f} ms, p99 {result.p99:.0f} "
+                  f"ms, {result.throughput:.0f}/s, once {result.once}, lost {result.lost}, "
+                  f"dup {result.duplicated}, wrong {result.wrong}, neighbours "
+                  f"{result.other_cores:.2f} cores", file=sys.stderr, flush=True)
         for proc in procs.values():
             if proc.returncode is not None:
                 raise RuntimeError(f"{proc.tag} exited with {proc.returncode}:\n{proc.output()}")
@@ -472,22 +563,32 @@ async def measure(args: argparse.Namespace, url: str, postmaster: int, tmp: Path
     await asyncio.to_thread(os.sync)  # the copy's dirty pages written before anything is timed
     async with FakeDiscord(guilds=args.guilds, shard_count=SHARDS,
                            max_concurrency=args.max_concurrency) as server:
-        commands, spare = plan_commands(server, places, args.commands, args.warmup)
-        n = args.in_flight  # per process of the two-process case: the load per process
-        plans = {WHOLE: (ONE, commands, 2 * n), TWO_WHOLE: (TWO, commands, 2 * n),
-                 HALF: (ONE, commands[: len(commands) // 2], n)}
-        for r in range(1, args.rounds + 1):
-            # ABBA: a store or page cache warming up over the run favours no case
-            for name in (CASES if r % 2 else CASES[::-1]):
-                holders, cmds, in_flight = plans[name]
-                await case(server, results, name, r, holders, url, tmp, postmaster, cmds,
-                           spare, in_flight)
+        plan = plan_commands(server, places, args.commands, args.warmup)
+        half = len(plan.closed) // 2
+        # the load per process of the two-process case is n in flight or r a second; one
+        # process with the whole burst gets twice that, with half the burst the same
+        n, r = args.in_flight, args.rate
+        plans: dict[str, tuple[tuple[Holder, ...], list[tuple[list[Command], Load]]]] = {
+            WHOLE: (ONE, [(plan.closed, Load("closed", 2 * n)),
+                          (plan.paced, Load("paced", 2 * r))]),
+            TWO_WHOLE: (TWO, [(plan.closed, Load("closed", n)),
+                              (plan.paced, Load("paced", 2 * r))]),
+            HALF: (ONE, [(plan.closed[:half], Load("closed", n)),
+                         (plan.paced[:half], Load("paced", r))]),
+        }
+        for i in range(args.rounds):
+            # ABBA, cases and loads: a store or cache warming up over the run favours none
+            for name in (CASES if i % 2 == 0 else CASES[::-1]):
+                holders, bursts = plans[name]
+                bursts = [b for b in bursts if b[1].kind != "paced" or r > 0]
+                await case(server, results, name, i + 1, holders, url, tmp, postmaster,
+                           bursts if i % 2 == 0 else bursts[::-1], plan.warmup)
         if args.max_concurrency == 1 and not args.no_mc4:
             server.max_concurrency = 4  # as Discord grants large bots: 4 IDENTIFYs per 5 s
             await case(server, results, "two processes, max_concurrency 4", 0, TWO, url, tmp,
-                       postmaster, None, spare, n)
+                       postmaster, [], plan.warmup)
             await case(server, results, "one process, max_concurrency 4", 0, ONE, url, tmp,
-                       postmaster, None, spare, n)
+                       postmaster, [], plan.warmup)
             server.max_concurrency = args.max_concurrency
         facts = await pg.fact_count(url)
         if facts != copied.rows["facts"]:
@@ -509,9 +610,11 @@ def fmt_ms(value: float) -> str:
 
 @dataclass(slots=True)
 class Summary:
-    """One case over all its rounds: latencies pooled, counts summed, rates per round."""
+    """One case under one way of offering load, over all its rounds: latencies pooled, counts
+    summed, rates per round."""
 
     case: str
+    mode: str
     bursts: list[Burst]
 
     @property
@@ -551,32 +654,34 @@ class Summary:
         return statistics.median(b.other_cores for b in self.bursts)
 
 
-def summaries(results: Results) -> dict[str, Summary]:
-    out: dict[str, Summary] = {}
-    for b in results.bursts:
-        out.setdefault(b.case, Summary(b.case, [])).bursts.append(b)
+def summaries(results: Results) -> dict[tuple[str, str], Summary]:
+    """By (mode, case), in the order first measured."""
+    out: dict[tuple[str, str], Summary] = {}
+    for b in sorted(results.bursts, key=lambda b: (b.mode, CASES.index(b.case))):
+        out.setdefault((b.mode, b.case), Summary(b.case, b.mode, [])).bursts.append(b)
     return out
 
 
-BURST_HEAD = ["| case | round | processes (shards) | commands, in flight | p50 | p99 | max | "
-              "throughput | answered once / lost / duplicated / wrong process | CPU per "
-              "command: bots + PostgreSQL + fake | machine busy (neighbours) | load |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def _per_process(b: Burst) -> str:
+    if len(b.holders) < 2:
+        return ""
+    return " (" + " + ".join(f"{b.by_process[h.tag] / b.wall:.0f}" for h in b.holders) + ")"
 
 
 def burst_rows(results: Results) -> list[str]:
-    lines = list(BURST_HEAD)
+    lines = ["| load | case | round | processes (shards) | commands, offered (dispatched) | "
+             "p50 | p99 | max | throughput | answered once / lost / duplicated / wrong "
+             "process | CPU per command: bots + PostgreSQL + fake | machine busy "
+             "(neighbours) | load avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b in results.bursts:
         who = ", ".join(f"{h.tag} ({h.shard_ids})" for h in b.holders)
-        per = " + ".join(f"{b.by_process[h.tag] / b.wall:.0f}" for h in b.holders) \
-            if len(b.holders) > 1 else ""
         bots = sum(b.cpu_bots.values()) * 1000 / b.commands
         lines.append(
-            f"| {b.case} | {b.round} | {who} | {b.commands}, {b.in_flight or 'all at once'} | "
-            f"{fmt_ms(b.p50)} | {fmt_ms(b.p99)} | {fmt_ms(max(b.latencies, default=0))} | "
-            f"{b.throughput:.0f} commands/s{f' ({per})' if per else ''} in {b.wall:.1f} s | "
-            f"{b.once} / {b.lost} / {b.duplicated} / {b.wrong}"
-            f"{f' ({b.strays} stray replies)' if b.strays else ''} | "
+            f"| {b.mode} | {b.case} | {b.round} | {who} | {b.commands}, {b.offered} "
+            f"({b.dispatch_rate:.0f}/s) | {fmt_ms(b.p50)} | {fmt_ms(b.p99)} | "
+            f"{fmt_ms(max(b.latencies, default=0))} | {b.throughput:.0f} commands/s"
+            f"{_per_process(b)} in {b.wall:.1f} s | {b.once} / {b.lost} / {b.duplicated} / "
+            f"{b.wrong}{f' ({b.strays} stray replies)' if b.strays else ''} | "
             f"{bots:.1f} + {b.cpu_postgres * 1000 / b.commands:.1f} + "
             f"{b.cpu_fake * 1000 / b.commands:.1f} ms | {b.busy_cores:.2f} of "
             f"{os.cpu_count()} cores ({b.other_cores:.2f}) | "
@@ -585,19 +690,19 @@ def burst_rows(results: Results) -> list[str]:
 
 
 def summary_rows(results: Results) -> list[str]:
-    lines = ["| case | rounds | commands answered once / lost / duplicated / wrong process | "
-             "p50 | p99 | max | throughput (median of rounds) | load |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| load | case | offered | rounds | answered once / lost / duplicated / wrong "
+             "process | p50 | p99 | max | throughput (median of rounds) | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries(results).values():
         holders = s.bursts[0].holders
-        per = " + ".join(f"{s.per_process(h.tag):.0f}" for h in holders) \
+        per = " (" + " + ".join(f"{s.per_process(h.tag):.0f}" for h in holders) + ")" \
             if len(holders) > 1 else ""
         loads = [x for b in s.bursts for x in b.load]
         lines.append(
-            f"| {s.case} | {len(s.bursts)} | {s.total('once')} / {s.total('lost')} / "
-            f"{s.total('duplicated')} / {s.total('wrong')} | {fmt_ms(s.p50)} | "
-            f"{fmt_ms(s.p99)} | {fmt_ms(max(s.latencies, default=0))} | "
-            f"{s.throughput:.0f} commands/s{f' ({per})' if per else ''} | "
+            f"| {s.mode} | {s.case} | {s.bursts[0].offered} | {len(s.bursts)} | "
+            f"{s.total('once')} / {s.total('lost')} / {s.total('duplicated')} / "
+            f"{s.total('wrong')} | {fmt_ms(s.p50)} | {fmt_ms(s.p99)} | "
+            f"{fmt_ms(max(s.latencies, default=0))} | {s.throughput:.0f} commands/s{per} | "
             f"{min(loads):.2f}–{max(loads):.2f} |")
     return lines
 
@@ -605,7 +710,7 @@ def summary_rows(results: Results) -> list[str]:
 def startup_rows(results: Results) -> list[str]:
     lines = ["| case | max_concurrency | process (shards) | IDENTIFYs (shard at s after spawn) "
              "| sessions ready (READY + every GUILD_CREATE sent) | every shard answering "
-             "(`!ping`) | load |", "|---|---|---|---|---|---|---|"]
+             "(`!ping`) | load avg |", "|---|---|---|---|---|---|---|"]
     for s in results.startups:
         for p in s.processes:
             ids = ", ".join(f"{shard} at {t:.1f}" for shard, t in sorted(p.identifies,
@@ -620,113 +725,154 @@ def startup_rows(results: Results) -> list[str]:
     return lines
 
 
+def startup_summary(results: Results) -> list[str]:
+    """Median start-up (spawn to every held shard answering) of each case and concurrency."""
+    by: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for s in results.startups:
+        kind = "two processes started together" if len(s.processes) > 1 else \
+            "one process holding all 4 shards"
+        by[(kind, s.max_concurrency)].append(s.all_answering)
+    return [f"- {kind}, max_concurrency {mc}: every shard answering {statistics.median(v):.1f} s "
+            f"after the spawn (median of {len(v)}: " + ", ".join(f"{x:.1f}" for x in v) + ")"
+            for (kind, mc), v in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+
+
 def verdicts(results: Results) -> tuple[list[str], list[str]]:
     """(targets met, targets missed), each a sentence."""
     met, missed = [], []
-    for b in results.bursts:
-        (met if b.clean else missed).append(
-            f"{b.case}, round {b.round}: all {b.commands} answered exactly once, each by its "
-            "shard's process" if b.clean else
-            f"{b.case}, round {b.round}: {b.lost} lost, {b.duplicated} duplicated, {b.wrong} "
-            f"by the wrong process, {b.strays} stray")
+    lost = [b for b in results.bursts if not b.clean]
+    n = sum(b.commands for b in results.bursts)
+    if not lost:
+        met.append(f"nothing lost or duplicated: all {n} commands of the {len(results.bursts)} "
+                   "bursts answered exactly once, each by the process holding its shard")
+    for b in lost:
+        missed.append(f"{b.mode}, {b.case}, round {b.round}: {b.lost} lost, {b.duplicated} "
+                      f"duplicated, {b.wrong} by the wrong process, {b.strays} stray")
     got = summaries(results)
-    if TWO_WHOLE in got and HALF in got:
-        two, half = got[TWO_WHOLE], got[HALF]
-        ratio = two.p99 / half.p99
-        sentence = (f"two-process p99 {fmt_ms(two.p99)} = {ratio:.2f}× the one-process p99 at "
-                    f"the same load per process ({fmt_ms(half.p99)}), all rounds pooled; "
-                    f"target ≤ {TARGET_P99_RATIO:g}×")
-        (met if ratio <= TARGET_P99_RATIO else missed).append(sentence)
+    for mode in sorted({m for m, _ in got}):
+        if (mode, TWO_WHOLE) in got and (mode, HALF) in got:
+            two, half = got[(mode, TWO_WHOLE)], got[(mode, HALF)]
+            ratio = two.p99 / half.p99
+            sentence = (f"{mode} ({half.bursts[0].offered} per process): two-process p99 "
+                        f"{fmt_ms(two.p99)} = {ratio:.2f}× the one-process p99 at the same load "
+                        f"per process ({fmt_ms(half.p99)}), rounds pooled; target ≤ "
+                        f"{TARGET_P99_RATIO:g}×")
+            (met if ratio <= TARGET_P99_RATIO else missed).append(sentence)
     return met, missed
 
 
 def why(results: Results) -> list[str]:
-    """The figures that explain the p99 comparison: where the cores went in each case."""
+    """The figures that explain each p99 comparison: where the cores went in each case."""
     got = summaries(results)
-    if not all(c in got for c in CASES):
-        return []
-    two, half, whole = got[TWO_WHOLE], got[HALF], got[WHOLE]
     cores = os.cpu_count() or 1
-    per = [two.per_process(h.tag) for h in two.bursts[0].holders]
-    return [
-        f"Where the time went (medians and sums over the rounds): the machine has {cores} cores "
-        f"for everything. With two bot processes it was {two.busy():.2f} cores busy "
-        f"({two.others():.2f} of them neighbours: processes other than the bots, PostgreSQL and "
-        f"this one), against {half.busy():.2f} ({half.others():.2f}) for one process at the "
-        f"same load per process and {whole.busy():.2f} ({whole.others():.2f}) for one process "
-        f"with the whole burst. Per command, the bots spent {two.cpu_ms('bots'):.1f} ms of CPU "
-        f"with two processes and {half.cpu_ms('bots'):.1f} ms with one; PostgreSQL "
-        f"{two.cpu_ms('postgres'):.1f} / {half.cpu_ms('postgres'):.1f} ms; the fake Discord "
-        f"and the driver (this process) {two.cpu_ms('fake'):.1f} / {half.cpu_ms('fake'):.1f} ms. "
-        "Each of the two processes answered " + " and ".join(f"{v:.0f}" for v in per)
-        + f" commands/s, against {half.throughput:.0f}/s for the lone process at the same "
-        "load. With a fixed number of commands in flight a command's latency is about that "
-        "number divided by its process's rate (Little's law), so the p99 ratio follows the "
-        "per-process throughput, which follows how much of the cores each process got. "
-        f"Two processes together answered {two.throughput:.0f} commands/s against "
-        f"{whole.throughput:.0f}/s for one with the same burst "
-        f"({two.throughput / whole.throughput:.2f}×): on {cores} cores shared with PostgreSQL "
-        "and the fake, a second process finds little idle CPU to add. On a machine with a core "
-        "for each bot process, PostgreSQL and the fake, the comparison would be one of "
-        "sharding itself; here it is mostly one of the machine."]
+    out = []
+    for mode in sorted({m for m, _ in got}):
+        if not all((mode, c) in got for c in CASES):
+            continue
+        two, half, whole = got[(mode, TWO_WHOLE)], got[(mode, HALF)], got[(mode, WHOLE)]
+        per = [two.per_process(h.tag) for h in two.bursts[0].holders]
+        text = (
+            f"Where the time went, {mode} (medians and sums over the rounds): the machine has "
+            f"{cores} cores for everything. With two bot processes it was {two.busy():.2f} cores "
+            f"busy ({two.others():.2f} of them neighbours: processes other than the bots, "
+            f"PostgreSQL and this one), against {half.busy():.2f} ({half.others():.2f}) for one "
+            f"process at the same load per process and {whole.busy():.2f} "
+            f"({whole.others():.2f}) for one process with the whole burst. Per command the bots "
+            f"spent {two.cpu_ms('bots'):.1f} ms of CPU with two processes and "
+            f"{half.cpu_ms('bots'):.1f} ms with one; PostgreSQL {two.cpu_ms('postgres'):.1f} / "
+            f"{half.cpu_ms('postgres'):.1f} ms; the fake Discord and the driver (this process) "
+            f"{two.cpu_ms('fake'):.1f} / {half.cpu_ms('fake'):.1f} ms. Each of the two processes "
+            "answered " + " and ".join(f"{v:.0f}" for v in per)
+            + f" commands/s, the lone one at the same load {half.throughput:.0f}/s; two "
+            f"together {two.throughput:.0f}/s against {whole.throughput:.0f}/s for one process "
+            f"with the same burst ({two.throughput / whole.throughput:.2f}×).")
+        if mode == "closed loop":
+            text += (" With a fixed number of commands in flight a command's latency is about "
+                     "that number divided by its process's rate (Little's law), so this p99 "
+                     "ratio follows the per-process throughput, i.e. how much of the 2 cores "
+                     "each process got.")
+        else:
+            text += (" At a paced rate below what the processes can answer, a latency is the "
+                     "work of one command plus the wait for the cores; the two processes, "
+                     "PostgreSQL and the fake then compete for the 2 cores at the same moments.")
+        out.append(text)
+    if out:
+        out.append(
+            "So on this machine the comparison is mostly one of the machine: one process, "
+            "which is single-threaded, leaves part of the second core idle, and two processes "
+            "take it, at the price of waiting for each other, PostgreSQL and the fake. On a "
+            "machine with a core for each bot process, PostgreSQL and the fake, the two "
+            "processes would not compete, and only there would the ratio measure sharding "
+            "itself.")
+    return out
 
 
 def render(results: Results, info: dict[str, str], started: datetime, seconds: float,
-           argv: Sequence[str]) -> str:
+           argv: Sequence[str], args: argparse.Namespace) -> str:
     met, missed = verdicts(results)
     command = " ".join([".venv/bin/python -m benchmarks.bench_shards", *argv])
     lines = [
         "# sitrep: four shards in two processes or one",
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min by `{command}`. "
-        "Bots are real `sitrep run` processes against the fake Discord server of the tests "
-        "(in the benchmark's process) on one PostgreSQL store; latency is from the fake "
-        "dispatching MESSAGE_CREATE to the reply's `POST /channels/{id}/messages` arriving. "
-        "`load` is the 1-minute load average at the start and end of the row (2 cores: above 2 "
-        "means something was waiting for a core).",
+        f"{args.guilds} fake servers over 4 shards; bots are real `sitrep run` processes against "
+        "the fake Discord server of the tests (in the benchmark's process) on one PostgreSQL "
+        "store; latency is from the fake dispatching MESSAGE_CREATE to the reply's "
+        "`POST /channels/{id}/messages` arriving. `load avg` is the 1-minute load average at "
+        "the start and end of the row (2 cores: above 2 means something was waiting for a "
+        "core); `neighbours` is the CPU the machine spent outside this benchmark's processes.",
         "",
         "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()),
         "",
         f"Store: {results.store}.",
         "",
         f"Targets: nothing lost or duplicated in any burst; two-process p99 ≤ "
-        f"{TARGET_P99_RATIO:g}× the one-process p99 at the same load per process. "
-        f"**Met: {len(met)} of {len(met) + len(missed)}.**",
+        f"{TARGET_P99_RATIO:g}× the one-process p99 at the same load per process (for each way "
+        f"of offering load). **Met: {len(met)} of {len(met) + len(missed)}.**",
         "",
         *[f"- met: {m}" for m in met],
         *[f"- **missed**: {m}" for m in missed],
         "",
+        "Start-up (spawn to a `!ping` answered on every held shard):",
+        "",
+        *startup_summary(results),
+        "",
         "## Bursts",
         "",
-        "Each case over all its rounds (latencies pooled):",
+        "Each case and load over all its rounds (latencies pooled):",
         "",
         *summary_rows(results),
         "",
-        "Each burst (neighbours: the cores the machine spent outside the bots, PostgreSQL and "
-        "this process):",
+        "Each burst:",
         "",
         *burst_rows(results),
         "",
-        "## Start-up",
+        "## Start-up, each",
         "",
         *startup_rows(results),
         "",
         "## Notes",
         "",
-        "Load per process: a closed loop keeps a fixed number of commands in flight (a new one "
-        "is dispatched as soon as one is answered): 25 per process unless `--in-flight` says "
-        "otherwise, so 50 for the whole burst on one or two processes and 25 for the half burst "
-        "on one process, which is what each of the two processes gets. Every command goes to a "
-        "different server's #general (drawn uniformly, fixed seed), `!status` or `!timeline` "
-        "half each, of a place name of the store (one in ten misspelled); each case starts "
-        "fresh processes (so no answer is in a process's cache), warmed up with commands in "
-        "servers the burst does not use.",
+        f"Load per process, two ways. **Closed loop**: a fixed number of commands in flight "
+        f"for each process (a new one for its servers dispatched as soon as one of its is "
+        f"answered): {args.in_flight} per process, so {2 * args.in_flight} for one process with "
+        f"the whole burst and {args.in_flight} for one process with half of it, as each of the "
+        f"two processes has. **Paced**: commands dispatched on a clock whatever the replies, "
+        f"{2 * args.rate:g}/s for the whole burst on one or two processes and {args.rate:g}/s for "
+        "half of it on one process: what each of the two processes gets. Every command goes to "
+        "a different server's #general (drawn uniformly, fixed seed), `!status` or `!timeline` "
+        "half each, of a place name of the store (one in ten misspelled); the paced burst asks "
+        "the same servers about other places. Each case starts fresh processes (no answer "
+        "cached), warmed up with commands in servers the bursts do not use; each round runs "
+        "the cases, and the two loads within a case, in the reverse order of the round before.",
         "",
         "Start-up with max_concurrency 1: Discord lets one shard identify per 5 s and sitrep "
         "spaces them 5.5 s (its IdentifyGate, turns taken from the store), so the fourth shard "
         "identifies at least 16.5 s after the first, whether one process holds the four or two "
-        "processes share them; and both processes build the name resolver over the store's "
-        "names before the first IDENTIFY, on the same 2 cores.",
+        "processes share them: the 16.5 s are the cost of a small bot's start-up limit, and a "
+        "second process does not shorten them. Before its first IDENTIFY each process opens "
+        "the store and builds the name resolver over its names (on the same 2 cores when two "
+        "start together). With max_concurrency 4 the four shards identify at once.",
     ]
     for note in [*why(results), *results.notes]:
         lines += ["", note]
@@ -753,7 +899,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     info["load average (1, 5, 15 min) at start"] = ", ".join(f"{x:.2f}" for x in load_start)
     info["at end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    text = render(results, info, started, time.perf_counter() - t0, argv)
+    text = render(results, info, started, time.perf_counter() - t0, argv, args)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")
@@ -770,7 +916,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=300,
                         help="untimed commands before each burst, in servers it does not use")
     parser.add_argument("--in-flight", type=int, default=25,
-                        help="unanswered commands per process (0: the whole burst at once)")
+                        help="closed loop: unanswered commands per process (0: all at once)")
+    parser.add_argument("--rate", type=float, default=60.0,
+                        help="paced: commands a second per process (0 skips the paced bursts)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="times each case runs (the order reversed every other round)")
     parser.add_argument("--max-concurrency", type=int, default=1,
