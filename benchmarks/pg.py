@@ -141,3 +141,31 @@ async def server_facts(url: str) -> dict[str, str]:
         return out
     finally:
         await conn.close()
+
+
+async def mark_built(url: str) -> str:
+    """Stamp the store at ``url`` as built from this checkout's curated files, and return the
+    digest. ``sitrep run`` (``bot.runtime.ensure_store``) rebuilds a store whose
+    ``curated_digest`` differs from the curated files', and a synthetic copy has none: unstamped,
+    a benchmark's bot processes would replace its million facts by the shipped curation's few
+    hundred before serving."""
+    from bot.curation.load import curated_digest
+
+    digest = curated_digest(ROOT / "seeds", ROOT / "data")
+    conn = await postgres.connect(location(url))
+    try:
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('curated_digest', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", digest)
+    finally:
+        await conn.close()
+    return digest
+
+
+async def fact_count(url: str) -> int:
+    """Facts in the store at ``url``: to check that a run served the store it was given."""
+    conn = await postgres.connect(location(url))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM facts"))
+    finally:
+        await conn.close()
