@@ -2,8 +2,8 @@
 the fake Discord server: every server is answered by its shard's process only, exactly once; a
 direct message by shard 0; a moderator's fact stays in its server and its watch post goes out
 once; a change made elsewhere (another process's write, ``sitrep build``, ``sitrep import``)
-reaches the process of its server within seconds; killing one leaves the other answering, and the
-restarted one delivers the posts it owed, once; the two started together take turns to IDENTIFY;
+reaches the process of its server within seconds; killing either leaves the other answering, and
+the restarted one delivers the posts it owed, once; the two started together take turns to IDENTIFY;
 and ``sitrep shards`` names the process of each shard."""
 
 from __future__ import annotations
@@ -218,6 +218,13 @@ async def test_two_processes_serve_each_server_once_and_survive_a_kill(
             assert owed == ["p1"]
             reply = await answer(server, home_channel, "!status Mosul")
             assert server.sent_by(int(reply["id"])) == "p1"
+
+            # and SIGKILL the other one, shard 0's (direct messages' too): shard 1's goes on
+            os.kill(procs[0].pid, signal.SIGKILL)
+            await procs[0].proc.wait()
+            for guild in by_shard[1]:
+                reply = await answer(server, general(server, guild), "!status Mosul")
+                assert server.sent_by(int(reply["id"])) == "p1"
 
 
 async def test_sitrep_shards_names_the_process_of_each_shard(
