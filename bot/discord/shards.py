@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from bot.domain.errors import StoreFailure
@@ -26,7 +25,7 @@ IDENTIFY_WINDOW = 5.5
 class IdentifyGate:
     """``before_identify_hook``'s wait: the store's turn for the shard's start-up bucket."""
 
-    def __init__(self, turn: Callable[[int, float, float], Awaitable[float]],
+    def __init__(self, turn: Callable[[int, float], Awaitable[float]],
                  max_concurrency: int = 1) -> None:
         self._turn = turn
         """``SqlStore.identify_turn``."""
@@ -36,7 +35,7 @@ class IdentifyGate:
         bucket = shard % self.max_concurrency
         while True:
             try:
-                wait = await self._turn(bucket, IDENTIFY_WINDOW, time.time())
+                wait = await self._turn(bucket, IDENTIFY_WINDOW)
             except StoreFailure as exc:  # the store cannot coordinate: wait the whole window
                 log.warning("shard %s: cannot take an IDENTIFY turn from the store (%s); "
                             "waiting %.1f s", shard, exc, IDENTIFY_WINDOW)

@@ -114,21 +114,25 @@ class SqlStore(ABC):
         await queries.set_meta(self.db, key, value)
 
     # ------------------------------------------------------------------ shards
-    async def identify_turn(self, bucket: int, window: float, now: float) -> float:
+    async def identify_turn(self, bucket: int, window: float) -> float:
         """Take start-up bucket ``bucket``'s turn to IDENTIFY with Discord: 0 when taken (its
-        last IDENTIFY was ``window`` seconds or more before ``now``), else the seconds to wait
-        before asking again. The check and the mark are one transaction holding the bucket's
-        own lock (an advisory lock on PostgreSQL), so processes starting together take turns:
-        no bucket identifies twice within the window, whichever process asks. Bookkeeping, not a
-        change: no write lock, no notice to the other processes."""
+        last IDENTIFY was ``window`` seconds or more ago), else the seconds to wait before asking
+        again. The check and the mark are one transaction holding the bucket's own lock (an
+        advisory lock on PostgreSQL), so processes starting together take turns: no bucket
+        identifies twice within the window, whichever process asks. Times are the database's
+        clock (``Dialect.clock_ms``), the one clock processes on several machines share.
+        Bookkeeping, not a change: no write lock, no notice to the other processes."""
         key = f"identify:{bucket}"
         async with self.db.row_transaction() as tx:
             await tx.fetchrow(tx.dialect.xact_lock, (IDENTIFY_LOCKS + bucket,))
+            clock = await tx.fetchrow(f"SELECT {tx.dialect.clock_ms}")
+            assert clock is not None
+            now_ms = int(clock[0])
             last = await queries.get_meta(tx, key)
-            wait = float(last) + window - now if last else 0.0
+            wait = (float(last) + window * 1000 - now_ms) / 1000 if last else 0.0
             if wait > 0:
                 return wait
-            await queries.set_meta(tx, key, f"{now:.3f}")
+            await queries.set_meta(tx, key, str(now_ms))
             return 0.0
 
     async def publish_shards(self, reports: dict[int, str]) -> None:
