@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable
 
 from bot.domain.delivery import RETRY_FIRST, Post, Undeliverable, may_try, retry_delay
 from bot.domain.errors import StoreFailure
 from bot.domain.shards import Shards
+from bot.services.shards import process_name
 from bot.store.base import Outbox
 
 log = logging.getLogger("sitrep.delivery")
@@ -40,10 +39,10 @@ PRUNE_EVERY = 3600.0
 """Seconds between prunings of old delivered posts."""
 
 
-def process_name() -> str:
-    """Who holds a claim, for the outbox's ``claimed_by``: host and process, and a random part
-    that tells apart two runtimes in one process."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+def claimer_name() -> str:
+    """Who holds a claim, for the outbox's ``claimed_by``: the process, and a random part that
+    tells apart two runtimes in one process."""
+    return f"{process_name()}:{secrets.token_hex(3)}"
 
 
 class Delivery:
@@ -52,7 +51,7 @@ class Delivery:
     def __init__(self, outbox: Outbox, *, who: str | None = None, poll: float = POLL,
                  batch: int = BATCH, retry_first: float = RETRY_FIRST) -> None:
         self.outbox = outbox
-        self.who = who or process_name()
+        self.who = who or claimer_name()
         self.poll = poll
         self.batch = batch
         self.retry_first = retry_first

@@ -28,7 +28,8 @@ unhealthy: a reconnection normally takes a few seconds, an outage of Discord's c
 
 
 def process_name() -> str:
-    """How ``sitrep shards`` names a process: host and pid."""
+    """How a process is named to the others (``sitrep shards``, the outbox's ``claimed_by``):
+    host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -83,14 +84,20 @@ class ShardBoard:
                            "shards": {str(s): self.report(s) for s in sorted(self.states)}})
 
 
-def shard_lines(heartbeat: str, now: float) -> list[str]:
-    """``sitrep health``'s report of each shard the process holds, from its heartbeat file."""
+def heartbeat_reports(heartbeat: str) -> dict[int, dict[str, Any]]:
+    """Each shard's report in a heartbeat file's text, by shard; none from a heartbeat that
+    predates shard reports (a bare timestamp)."""
     try:
         shards = json.loads(heartbeat).get("shards", {})
     except (ValueError, AttributeError):
-        return []
+        return {}
+    return {int(shard): report for shard, report in shards.items()}
+
+
+def shard_lines(heartbeat: str, now: float) -> list[str]:
+    """``sitrep health``'s report of each shard the process holds, from its heartbeat file."""
     return [f"shard {shard}: {describe(report, now)}"
-            for shard, report in sorted(shards.items(), key=lambda item: int(item[0]))]
+            for shard, report in sorted(heartbeat_reports(heartbeat).items())]
 
 
 def describe(report: dict[str, Any], now: float) -> str:
@@ -105,11 +112,8 @@ def down_too_long(heartbeat: str, now: float, grace: float = DOWN_GRACE) -> str 
     """From a heartbeat file's text, why the process is unhealthy: a held shard disconnected for
     longer than ``grace``; None when every shard is up or within its grace (or the heartbeat
     predates shard reports)."""
-    try:
-        shards = json.loads(heartbeat).get("shards", {})
-    except (ValueError, AttributeError):
-        return None
-    down = sorted((int(s), now - float(r["since"])) for s, r in shards.items()
+    down = sorted((shard, now - float(r["since"]))
+                  for shard, r in heartbeat_reports(heartbeat).items()
                   if not r.get("up") and now - float(r["since"]) > grace)
     if not down:
         return None
