@@ -26,7 +26,7 @@ from pgserver import PgServer, pg_server  # noqa: F401 - the fixture, for every 
 from bot.config import Settings, StoreLocation, load_settings
 from bot.discord.app import SitrepBot, create_bot
 from bot.engine import Engine
-from bot.runtime import open_at, open_runtime
+from bot.runtime import Runtime, open_at, open_runtime
 from bot.store import contents
 from bot.store.sqlstore import SqlStore
 from bot.store.stores import build_store, open_store
@@ -145,12 +145,20 @@ async def store_summary(where: StoreAt | SqlStore) -> dict[str, tuple[int, str]]
 
 
 @contextlib.asynccontextmanager
-async def _engine(where: StoreAt) -> AsyncIterator[Engine]:
+async def runtime_at(where: StoreAt) -> AsyncIterator[Runtime]:
+    """An open runtime on the store, closed on exit: its own connections and writer, so beside a
+    bot on the same store it is another process's."""
     rt = await open_at(where, today=lambda: TODAY)
     try:
-        yield rt.engine
+        yield rt
     finally:
         await rt.close()
+
+
+@contextlib.asynccontextmanager
+async def _engine(where: StoreAt) -> AsyncIterator[Engine]:
+    async with runtime_at(where) as rt:
+        yield rt.engine
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ command line never prints a password."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import shutil
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,13 @@ from pgserver import PgServer
 
 from bot.__main__ import main
 from bot.config import StoreLocation
-from bot.runtime import Runtime, open_at
 from bot.store import contents
 from bot.store import copy as copy_module
 from bot.store.base import StoreError
 from bot.store.copy import RowsDigest, copy_store
 from bot.store.sql import Database
 from bot.store.stores import open_store
-from tests.conftest import TODAY, StoreAt, location, store_summary
+from tests.conftest import StoreAt, location, runtime_at, store_summary
 
 A, B = 111, 222
 MOD = 5
@@ -54,20 +52,11 @@ def moderated(shipped_store: Path, tmp_path: Path) -> Path:
     return path
 
 
-@contextlib.asynccontextmanager
-async def runtime(where: StoreAt) -> AsyncIterator[Runtime]:
-    rt = await open_at(where, today=lambda: TODAY)
-    try:
-        yield rt
-    finally:
-        await rt.close()
-
-
 async def moderate(where: StoreAt) -> dict[str, str]:
     """A bit of everything moderators do: a source, a fact (edited), an alias, a place, a watch,
     a mod-log channel, an ingested article with a rejected candidate, a retired shared fact and
     an undone change. Returns the ids the answers are checked by."""
-    async with runtime(where) as rt:
+    async with runtime_at(where) as rt:
         mod = rt.moderation
         src = (await mod.add_source(A, MOD, title="Iraqi forces push into Mosul outskirts",
                                     outlet="Test Wire", published="2 March 2020",
@@ -96,7 +85,7 @@ async def moderate(where: StoreAt) -> dict[str, str]:
 
 async def answers(where: StoreAt, ids: dict[str, str]) -> dict[str, Any]:
     """What the engine and moderation answer about the changed facts, from a fresh runtime."""
-    async with runtime(where) as rt:
+    async with runtime_at(where) as rt:
         out: dict[str, Any] = {}
         for guild in (0, A, B):
             out[f"status {guild}"] = (await rt.engine.status("Mosul", guild)).model_dump()
@@ -154,7 +143,7 @@ async def test_new_rows_on_a_postgresql_copy_get_fresh_ids(moderated: Path, empt
     pg_url = empty_pg()
     await copy_store(location(moderated), location(pg_url))
     before = await largest_ids(pg_url)
-    async with runtime(pg_url) as rt:  # each of these would collide with a copied id otherwise
+    async with runtime_at(pg_url) as rt:  # each of these would collide with a copied id otherwise
         src = (await rt.moderation.add_source(B, MOD, title="Later report", outlet="Wire",
                                               published="3 March 2020")).key
         await rt.moderation.add_place(B, MOD, name="Later Camp", country="IQ")
@@ -196,7 +185,7 @@ async def test_replace_makes_the_target_an_exact_copy(
     """The target has a change log of its own (append-only): replacing empties it anyway, and
     the guard is back afterwards."""
     await moderate(shipped_copy)
-    async with runtime(fixture_copy) as rt:
+    async with runtime_at(fixture_copy) as rt:
         await rt.moderation.add_alias(B, MOD, "Mosul", "Old City")
     report = await copy_store(location(shipped_copy), location(fixture_copy), replace=True)
     assert report.replaced and report.rows["changes"] > 0
@@ -217,7 +206,7 @@ async def test_a_copy_that_does_not_verify_changes_nothing(
     whose facts end at a lower id, and one copied fact is altered on the way: the copy is
     refused, the target keeps its rows, and its id counters (PostgreSQL's are rolled back with
     the transaction) still give its next fact a free id."""
-    async with runtime(shipped_copy) as rt:
+    async with runtime_at(shipped_copy) as rt:
         src = (await rt.moderation.add_source(A, MOD, title="Report", outlet="Wire",
                                               published="2 March 2020")).key
         await rt.moderation.add_fact(A, MOD, place="Mosul", date_text="1 March 2020",
@@ -236,7 +225,7 @@ async def test_a_copy_that_does_not_verify_changes_nothing(
     with pytest.raises(StoreError, match=r"differs .* in facts: nothing was changed$"):
         await copy_store(location(fixture_copy), location(shipped_copy), replace=True)
     assert await store_summary(shipped_copy) == before
-    async with runtime(shipped_copy) as rt:
+    async with runtime_at(shipped_copy) as rt:
         src = (await rt.moderation.add_source(A, MOD, title="Report 2", outlet="Wire",
                                               published="3 March 2020")).key
         await rt.moderation.add_fact(A, MOD, place="Mosul", date_text="2 March 2020",

@@ -20,8 +20,8 @@ from bot.discord.cogs.moderation import ModerationCog
 from bot.domain.delivery import LEASE, nonce
 from bot.domain.errors import StoreFailure
 from bot.domain.shards import Shards, shard_of
-from bot.runtime import Runtime, open_at
-from tests.conftest import TODAY, TOKEN, StoreAt, start
+from bot.runtime import Runtime
+from tests.conftest import TOKEN, StoreAt, runtime_at, start
 from tests.test_discord_e2e import embed_text
 from tests.test_discord_moderation import add_source, say
 
@@ -40,16 +40,6 @@ async def connected(server: FakeDiscord, store: StoreAt) -> AsyncIterator[Sitrep
             yield running
     finally:
         await bot.runtime.close()
-
-
-@contextlib.asynccontextmanager
-async def elsewhere(store: StoreAt) -> AsyncIterator[Runtime]:
-    """Another process on the same store (its own connections and writer), with no bot."""
-    rt = await open_at(store, today=lambda: TODAY)
-    try:
-        yield rt
-    finally:
-        await rt.close()
 
 
 def posts(server: FakeDiscord, channel: int, since: int = 0) -> list[str]:
@@ -104,7 +94,7 @@ async def test_a_moderators_fact_is_posted_once_to_the_mod_log_and_the_watch(
 
 async def test_a_change_made_by_another_process_is_posted_within_seconds(
         server: FakeDiscord, store: StoreAt) -> None:
-    async with connected(server, store) as bot, elsewhere(store) as there:
+    async with connected(server, store) as bot, runtime_at(store) as there:
         await say(server, f"!modlog set <#{server.mod_channel_id}>")
         guild, actor = server.guild_id, server.moderator_id
         mark = server.mark()
@@ -125,7 +115,7 @@ async def test_a_post_owed_while_the_bot_was_down_is_sent_when_it_is_back(
     # stopping the bot stopped its poster
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "sitrep-posts"]
     mark = server.mark()
-    async with elsewhere(store) as there:  # `sitrep import`, say, while the bot is down
+    async with runtime_at(store) as there:  # `sitrep import`, say, while the bot is down
         await there.moderation.add_alias(server.guild_id, server.moderator_id, "Mosul",
                                          "Mosulopolis")
     assert posts(server, server.mod_channel_id, mark) == []
@@ -138,7 +128,7 @@ async def test_a_post_owed_while_the_bot_was_down_is_sent_when_it_is_back(
 
 async def test_a_process_posts_only_for_the_servers_of_its_shards(
         server: FakeDiscord, store: StoreAt) -> None:
-    async with connected(server, store) as bot, elsewhere(store) as there:
+    async with connected(server, store) as bot, runtime_at(store) as there:
         await say(server, f"!modlog set <#{server.mod_channel_id}>")
         other = 1 - shard_of(server.guild_id, 2)
         await bot.remove_cog("Moderation")

@@ -23,9 +23,8 @@ from fakediscord import FakeDiscord, fake_discord
 from fakediscord.process import BotProcess, bot_process
 
 from bot.__main__ import main
-from tests.conftest import DATA, TOKEN, StoreAt, store_copy
+from tests.conftest import DATA, TOKEN, StoreAt, runtime_at, store_copy
 from tests.test_discord_moderation import add_source, say
-from tests.test_discord_outbox import elsewhere
 
 GUILDS, SHARDS = 4, 2
 WITHIN = 3.0
@@ -160,7 +159,7 @@ async def test_two_processes_serve_each_server_once_and_survive_a_kill(
 
         # a change made by another process (no bot) reaches the process of its server
         far = by_shard[0][-1]
-        async with elsewhere(pg_store) as rt:
+        async with runtime_at(pg_store) as rt:
             src = (await rt.moderation.add_source(far, MOD, title="Wire report", outlet="Wire",
                                                   published="3 March 2020")).key
             await rt.moderation.add_fact(far, MOD, place="Ramadi", date_text="2 March 2020",
@@ -199,7 +198,7 @@ async def test_two_processes_serve_each_server_once_and_survive_a_kill(
         mark = server.mark()
         reply = await answer(server, general(server, other), "!status Mosul")
         assert server.sent_by(int(reply["id"])) == "p0"
-        async with elsewhere(pg_store) as rt:
+        async with runtime_at(pg_store) as rt:
             await rt.moderation.add_fact(home, MOD, place="Mosul", date_text="2 March 2020",
                                          summary="Owed while shard one was down.",
                                          source=source)
