@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,9 @@ from benchmarks.bench_engine import QuerySet, make_queries
 from benchmarks.common import ROOT, Table, machine, ms
 from bot.curation.load import load_curated
 from bot.runtime import open_at
-from bot.store.stores import build_store
+from bot.store.build import unchanged
+from bot.store.db import connect
+from bot.store.stores import build_marks, build_store, write_build
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 TARGET_RSS_MB = 100.0
@@ -96,44 +100,41 @@ def synthetic_queries(db_conn_counts: list[tuple[str, str, int]], syn: synth.Syn
 
 
 async def synthetic_store(tmp: Path, syn: synth.Synthetic, n_facts: int, table: Table,
-                          iterations: int, *, is_big: bool, bulk_variant: bool) -> Path:
-    """Create a store of ``n_facts`` facts. For the biggest one the load is the build-time
-    benchmark (and, if it misses its target, the bulk variant is timed too, into a second file
-    that is then removed)."""
+                          iterations: int, *, is_big: bool) -> Path:
+    """Build a store of ``n_facts`` facts through ``sitrep build``'s own path (``write_build``:
+    the large load at these sizes); for the biggest one that is the build-time benchmark, with
+    its phases, and a rebuild with nothing to do is timed after it."""
     label = f"{n_facts // 1000}k facts, {len(syn.names) // 1000}k names"
     t0 = time.perf_counter()
-    rows = synth.fact_rows(syn, n_facts)
+    rows = synth.build_rows(syn, n_facts)
     gen = time.perf_counter() - t0
+    quotes = [str(r[synth.I_QUOTE]) for r in itertools.islice(rows.facts, 10_000)]
+    summaries = [str(r[synth.I_SUMMARY]) for r in itertools.islice(rows.facts, 10_000)]
     db = tmp / f"synthetic-{n_facts}" / "sitrep.db"
-    conn = await synth.create_store(db, syn)
+    db.parent.mkdir(parents=True)
+    report = await write_build(db, rows)
+    del rows
+    t1 = time.perf_counter()
+    again = unchanged(await build_marks(db), f"synthetic-{n_facts}-{len(syn.names)}", t1)
+    conn = await connect(db)
     try:
-        lt = await synth.load_facts(conn, db, rows)
         counts = await synth.fact_counts(conn)
     finally:
         await conn.close()
-    avg_q = sum(len(str(r[synth.I_QUOTE])) for r in rows[:10_000]) / min(len(rows), 10_000)
-    avg_s = sum(len(str(r[synth.I_SUMMARY])) for r in rows[:10_000]) / min(len(rows), 10_000)
-    table.add(label, "build: load facts through the store's insert path (FTS triggers, indexes)",
-              p50=f"{lt.insert:.1f} s",
-              extra=f"{lt.db_bytes / 2**20:.0f} MiB on disk; {len(counts)} places with facts, "
-                    f"busiest {counts[0][2]}; mean quote {avg_q:.0f} chars, summary "
-                    f"{avg_s:.0f}; rows generated in {gen:.1f} s (not counted)",
+    size = db.stat().st_size
+    phases = " + ".join(f"{name} {s:.1f} s" for name, s in report.phases)
+    table.add(label, "build: `sitrep build`'s large load (fresh file, indexes after, renamed in)",
+              p50=f"{report.seconds:.1f} s",
+              extra=f"{phases}; {size / 2**20:.0f} MiB on disk; {len(counts)} places with facts, "
+                    f"busiest {counts[0][2]}; mean quote {statistics.mean(map(len, quotes)):.0f} "
+                    f"chars, summary {statistics.mean(map(len, summaries)):.0f}; rows generated "
+                    f"in {gen:.1f} s (not counted)",
               target=f"<= {TARGET_BUILD_S:g} s" if is_big else "",
-              ok=lt.insert <= TARGET_BUILD_S if is_big else None)
-    if is_big and bulk_variant and lt.insert > TARGET_BUILD_S:
-        db_b = tmp / f"synthetic-{n_facts}-bulk" / "sitrep.db"
-        conn = await synth.create_store(db_b, syn)
-        try:
-            lb = await synth.load_facts_bulk(conn, db_b, rows)
-        finally:
-            await conn.close()
-        table.add(label, "build variant: FTS trigger + indexes dropped, FTS 'rebuild', indexes after",
-                  p50=f"{lb.total:.1f} s",
-                  extra=f"insert {lb.insert:.1f} s + FTS rebuild {lb.fts_rebuild:.1f} s + "
-                        f"indexes {lb.indexes:.1f} s; {lb.db_bytes / 2**20:.0f} MiB on disk",
-                  target=f"<= {TARGET_BUILD_S:g} s", ok=lb.total <= TARGET_BUILD_S)
-        shutil.rmtree(db_b.parent)
-    del rows
+              ok=report.seconds <= TARGET_BUILD_S if is_big else None)
+    if is_big:
+        assert again is not None, "the store's marks do not match the build just made"
+        table.add(label, "rebuild with nothing to do (the store's marks; hashing the files "
+                         "not counted)", p50=ms(again.seconds * 1000))
 
     qs = synthetic_queries(counts, syn, iterations)
     engine_rt = await (bench_engine.open_stall(db, table, label) if is_big else open_at(db))
@@ -261,8 +262,7 @@ async def run(args: argparse.Namespace, tmp: Path, table: Table) -> tuple[Path, 
         "one letter (never the first).")
     sizes = sorted(args.facts)
     for n in sizes:
-        path = await synthetic_store(tmp, syn, n, table, args.iterations, is_big=n == sizes[-1],
-                                     bulk_variant=not args.no_bulk_variant)
+        path = await synthetic_store(tmp, syn, n, table, args.iterations, is_big=n == sizes[-1])
         if n != sizes[-1]:
             shutil.rmtree(path.parent)
     return db_real, data
@@ -275,7 +275,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--places", type=int, default=synth.N_PLACES)
     parser.add_argument("--iterations", type=int, default=2000, help="queries per latency case")
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the harness")
-    parser.add_argument("--no-bulk-variant", action="store_true", help="skip the bulk-load variant")
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
     parser.add_argument("--no-write", action="store_true", help=f"do not overwrite {RESULTS.name}")
     args = parser.parse_args(argv)

@@ -1,22 +1,16 @@
 """Synthetic stores at scale: 200k places with one pronounceable name each and 100k-1M facts.
 
 Everything is deterministic (``random.Random(42)``) so that two runs measure the same data. The
-store is created with the real schema (``connect`` + ``migrate``) and the facts are written with the
-real column layout: a few hundred template facts are real ``Fact`` models turned into rows by
-``bot.store.build.fact_row`` (so dates, sort keys and enum values are what the build writes), and
-each synthetic fact is a template row with its own id, place, quote and summary.
+store is written by ``sitrep build``'s own path (``bot.store.stores.write_build``, the large load
+at these sizes) from rows in the build's column layout (:func:`build_rows`): a few hundred
+template facts are real ``Fact`` models turned into rows by ``bot.store.build.fact_row`` (so
+dates, sort keys and enum values are what the build writes), and each synthetic fact is a
+template row with its own id, place, quote and summary.
 
 Facts are spread over places as the real store will be: most places have a handful, a thousand
 "hot" places (curated, like Mosul) take a fifth of all facts with Zipf weights, so the busiest
 place has tens of thousands at 1M.
 
-Two ways to load the facts, both through aiosqlite and the INSERT statement of
-``build._write_facts``:
-
-* :func:`load_facts` (variant A) - the store's own path: triggers keep FTS5 in step, indexes exist;
-* :func:`load_facts_bulk` (variant B) - the FTS trigger and the secondary indexes dropped, the FTS
-  index rebuilt in one pass and the indexes created after (a bulk load of 1M plain rows takes about
-  3 s on the 2-core development machine that way).
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ import bisect
 import hashlib
 import itertools
 import random
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,9 +26,9 @@ from pathlib import Path
 import aiosqlite
 
 from bot.domain.model import DateSpec, Fact, Genre, Modality, Precision, Qualifier, Rank, Source, Status
-from bot.store import schema
-from bot.store.build import FACT_COLUMNS, fact_row
-from bot.store.db import connect, migrate, transaction
+from bot.store import build, bulk, schema
+from bot.store.build import FACT_COLUMNS, BuildRows, fact_row
+from bot.store.stores import write_build
 
 SEED = 42
 N_PLACES = 200_000
@@ -46,12 +39,6 @@ N_TEMPLATES = 400
 CREATED_AT = "2026-01-01T00:00:00+00:00"
 
 _COLUMNS = FACT_COLUMNS.split(", ")
-_UPDATES = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS
-                     if c not in {"id", "guild_id", "origin", "created_at", "created_by"})
-FACT_INSERT = (f"INSERT INTO facts({FACT_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-               f"ON CONFLICT(id) DO UPDATE SET {_UPDATES} WHERE facts.origin = 'curated'")
-"""Built exactly as ``bot.store.build._write_facts`` builds its statement (that one is a local)."""
-
 I_ID, I_PLACE, I_QUOTE, I_SUMMARY = (_COLUMNS.index(c) for c in ("id", "place_id", "quote",
                                                                    "summary"))
 
@@ -183,104 +170,25 @@ def fact_rows(syn: Synthetic, n: int, seed: int = SEED) -> list[tuple[object, ..
     return rows
 
 
-async def create_store(path: Path, syn: Synthetic) -> aiosqlite.Connection:
-    """A fresh store with the real schema, the sources, the places and their names (no facts)."""
-    conn = await connect(path)
-    await migrate(conn)
+def build_rows(syn: Synthetic, n_facts: int) -> BuildRows:
+    """The rows of a build of ``n_facts`` synthetic facts, in the column order of the curated
+    build's own statements, for ``write_build``: the benchmarks time ``sitrep build``'s path."""
     rng = random.Random(SEED)
-    async with transaction(conn):
-        await conn.executemany(
-            "INSERT INTO sources(id, origin, outlet, title, author, url, genre, published_start, "
-            "published_end, published_precision, published_basis) "
-            "VALUES (?, 'curated', ?, ?, NULL, NULL, ?, ?, ?, ?, ?)",
-            [(s.id, s.outlet, s.title, s.genre.value, str(s.published.start),
-              str(s.published.end), s.published.precision.value, s.published.basis.value)
-             for s in syn.sources])
-        places = []
-        for i, (pid, name) in enumerate(zip(syn.place_ids, syn.names, strict=True)):
-            hot = i < N_HOT
-            places.append((pid, "curated" if hot else "gazetteer", name,
-                           "city" if hot else "populated_place", rng.choice(["IQ", "SY"]),
-                           rng.choice(_GOVERNORATES), int(rng.paretovariate(1.2) * 300) + i % 97))
-        await conn.executemany(
-            "INSERT INTO places(id, origin, name, kind, country, governorate, population) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", places)
-        await conn.executemany(
-            "INSERT INTO place_names(place_id, name, guild_id, origin) VALUES (?, ?, 0, ?)",
-            [(p[0], p[2], p[1]) for p in places])
-    return conn
-
-
-@dataclass(frozen=True, slots=True)
-class LoadTimes:
-    """Seconds spent in each phase of a fact load, and the file size after a checkpoint."""
-
-    insert: float
-    fts_rebuild: float
-    indexes: float
-    checkpoint: float
-    db_bytes: int
-
-    @property
-    def total(self) -> float:
-        return self.insert + self.fts_rebuild + self.indexes
-
-
-async def _checkpoint(conn: aiosqlite.Connection, path: Path) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    took = time.perf_counter() - t0
-    wal = path.with_name(path.name + "-wal")
-    size = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)  # noqa: ASYNC240
-    return took, size
-
-
-async def load_facts(conn: aiosqlite.Connection, path: Path,
-                     rows: list[tuple[object, ...]]) -> LoadTimes:
-    """Variant A: the store's own insert path, FTS triggers and indexes in place, one
-    transaction (as ``build_store`` does)."""
-    t0 = time.perf_counter()
-    async with transaction(conn):
-        await conn.executemany(FACT_INSERT, rows)
-        await recount(conn)
-    insert = time.perf_counter() - t0
-    chk, size = await _checkpoint(conn, path)
-    return LoadTimes(insert, 0.0, 0.0, chk, size)
-
-
-async def recount(conn: aiosqlite.Connection) -> None:
-    """Each place's shared count, as a build leaves it (``schema.RECOUNT_SHARED``)."""
-    for statement in schema.RECOUNT_SHARED:
-        await conn.execute(statement)
-
-
-async def load_facts_bulk(conn: aiosqlite.Connection, path: Path,
-                          rows: list[tuple[object, ...]]) -> LoadTimes:
-    """Variant B: the same statement with the FTS insert trigger and the secondary indexes of
-    ``facts`` dropped; then ``INSERT INTO facts_fts(facts_fts) VALUES('rebuild')`` and the
-    indexes and trigger re-created from their own DDL, all in one transaction."""
-    ddl = await conn.execute_fetchall(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'facts' "
-        "AND ((type = 'index' AND sql IS NOT NULL) OR name = 'facts_fts_insert')")
-    indexes = [(name, sql) for kind, name, sql in ddl if kind == "index"]
-    trigger = next(sql for kind, _, sql in ddl if kind == "trigger")
-    async with transaction(conn):
-        await conn.execute("DROP TRIGGER facts_fts_insert")
-        for name, _ in indexes:
-            await conn.execute(f"DROP INDEX {name}")
-        t0 = time.perf_counter()
-        await conn.executemany(FACT_INSERT, rows)
-        t1 = time.perf_counter()
-        await conn.execute("INSERT INTO facts_fts(facts_fts) VALUES('rebuild')")
-        t2 = time.perf_counter()
-        for _, sql in indexes:
-            await conn.execute(sql)
-        await conn.execute(trigger)
-        await recount(conn)
-        t3_start = time.perf_counter()
-    commit = time.perf_counter() - t3_start
-    chk, size = await _checkpoint(conn, path)
-    return LoadTimes(t1 - t0, t2 - t1, t3_start - t2 + commit, chk, size)
+    places: list[tuple[object, ...]] = []
+    for i, (pid, name) in enumerate(zip(syn.place_ids, syn.names, strict=True)):
+        hot = i < N_HOT
+        places.append((pid, "curated" if hot else "gazetteer", name,
+                       "city" if hot else "populated_place", None, rng.choice(["IQ", "SY"]),
+                       rng.choice(_GOVERNORATES), None, None, None,
+                       int(rng.paretovariate(1.2) * 300) + i % 97))
+    sources: list[tuple[object, ...]] = [
+        (s.id, "curated", s.outlet, s.title, None, None, s.genre.value, str(s.published.start),
+         str(s.published.end), s.published.precision.value, s.published.basis.value, None, None,
+         None, None) for s in syn.sources]
+    return BuildRows(digest=f"synthetic-{n_facts}-{len(places)}", sources=sources, places=places,
+                     gazetteer_places=len(places) - N_HOT,
+                     names=[(p[0], p[2], p[1]) for p in places], false_friends=[],
+                     facts=fact_rows(syn, n_facts), fact_count=n_facts, links=[])
 
 
 async def fact_counts(conn: aiosqlite.Connection) -> list[tuple[str, str, int]]:
@@ -299,7 +207,8 @@ def _cache_key(n_facts: int, n_places: int) -> str:
     """Changes whenever the data or the schema could: this module's source, the schema's and the
     sizes; a stale file is never reused."""
     digest = hashlib.sha256()
-    for module_file in (Path(__file__), Path(schema.__file__)):
+    for module_file in (Path(__file__), Path(schema.__file__), Path(build.__file__),
+                        Path(bulk.__file__)):
         digest.update(module_file.read_bytes())
     digest.update(f"{n_facts}/{n_places}".encode())
     return digest.hexdigest()[:12]
@@ -317,17 +226,13 @@ def _fresh_partial(path: Path) -> Path:
 async def cached_store(n_facts: int, n_places: int = N_PLACES, *,
                        cache_dir: Path = CACHE_DIR) -> tuple[Path, Synthetic, bool]:
     """The synthetic SQLite store of ``n_facts`` facts over ``n_places`` places, built with
-    :func:`load_facts_bulk` the first time and reused afterwards (the file is only ever read by
+    ``write_build`` the first time and reused afterwards (the file is only ever read by
     the benchmarks that use it). Returns (file, the generated data, whether it was reused)."""
     syn = make_synthetic(n_places=n_places)
     path = cache_dir / f"synthetic-{n_facts}-{n_places}-{_cache_key(n_facts, n_places)}.db"
     if path.exists():
         return path, syn, True
     partial = _fresh_partial(path)
-    conn = await create_store(partial, syn)
-    try:
-        await load_facts_bulk(conn, partial, fact_rows(syn, n_facts))
-    finally:
-        await conn.close()  # the last connection to close checkpoints and removes the WAL
+    await write_build(partial, build_rows(syn, n_facts))
     partial.rename(path)
     return path, syn, False

@@ -29,6 +29,11 @@ PRAGMAS = (
     "PRAGMA temp_store = MEMORY",
 )
 WAL_ATTEMPTS = 50
+SWAP_PENDING = "swap_pending"
+"""Meta key set while a large build swaps a new file in (``bot.store.bulk``): its value is the
+time (seconds since the epoch) until which writers wait rather than write what the swap would
+lose."""
+SWAP_WAIT = 0.05
 
 
 RESTORE_HINT = "restore a backup with `sitrep restore FILE`, or move the file away to rebuild it"
@@ -196,12 +201,23 @@ class SqliteDatabase:
         with translated(self.path):
             await self.conn.executemany(sql, list(rows))
 
+    async def _begin_write(self) -> None:
+        """``BEGIN IMMEDIATE`` (the write lock up front, rather than SQLITE_BUSY half way), once
+        no large build is swapping a new file in: a write made meanwhile would be lost."""
+        while True:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            mark = list(await self.conn.execute_fetchall(
+                "SELECT value FROM meta WHERE key = ?", (SWAP_PENDING,)))
+            if not mark or float(mark[0][0]) < time.time():  # none, or a dead build's
+                return
+            await self.conn.execute("ROLLBACK")
+            await asyncio.sleep(SWAP_WAIT)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteDatabase]:
-        """``BEGIN IMMEDIATE`` (the write lock up front, rather than SQLITE_BUSY half way) ...
-        ``COMMIT``, rolled back on any error."""
+        """A write transaction (``_begin_write``) ... ``COMMIT``, rolled back on any error."""
         with translated(self.path):
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._begin_write()
             try:
                 yield self
             except BaseException:

@@ -12,20 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bot.config import StoreLocation
-from bot.curation.load import Curated
 from bot.domain.errors import OverBudget, StoreUnavailable
 from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
 from bot.store import queries
 from bot.store.base import StoreError
-from bot.store.build import BuildReport, build_into
+from bot.store.build import MARK_KEYS, BuildReport, BuildRows, build_into
 from bot.store.queries import FACT_JOINS, VISIBLE, FactViews, fact_fields
 from bot.store.schema import (
     FACT_DOCUMENT,
@@ -420,9 +418,9 @@ async def store_health(location: StoreLocation) -> str | None:
     return None
 
 
-async def built_digest(location: StoreLocation) -> str | None:
-    """The digest of the curated files the store was built from; None when it was not built or
-    is at an older schema (building migrates it)."""
+async def build_marks(location: StoreLocation) -> dict[str, str]:
+    """What the store was built from (``build.MARK_KEYS``); empty when it was not built or is at
+    an older schema (building migrates it)."""
     conn = await connect(location)
     try:
         with translated(location):
@@ -430,20 +428,19 @@ async def built_digest(location: StoreLocation) -> str | None:
             if version > SCHEMA_VERSION:
                 raise newer_store(location, version, "upgrade sitrep")
             if version != SCHEMA_VERSION:
-                return None
-            value = await conn.fetchval("SELECT value FROM meta WHERE key = 'curated_digest'")
-            return str(value) if value is not None else None
+                return {}
+            rows = await conn.fetch("SELECT key, value FROM meta WHERE key = ANY($1::text[])",
+                                    list(MARK_KEYS))
+            return {str(r[0]): str(r[1]) for r in rows}
     finally:
         await conn.close()
 
 
-async def build(location: StoreLocation, cur: Curated, data_dir: Path, *, force: bool,
-                started: float) -> BuildReport:
+async def build(location: StoreLocation, rows: BuildRows, *, started: float) -> BuildReport:
     conn = await connect(location)
     try:
         await migrate(conn, location)
-        return await build_into(PostgresConnection(conn, location), cur, data_dir, force=force,
-                                started=started)
+        return await build_into(PostgresConnection(conn, location), rows, started=started)
     finally:
         await conn.close()
 

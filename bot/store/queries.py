@@ -312,10 +312,12 @@ async def get_meta(db: Database, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
+SET_META = ("INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+
+
 async def set_meta(db: Database, key: str, value: str) -> None:
-    await db.execute(
-        "INSERT INTO meta(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    await db.execute(SET_META, (key, value))
 
 
 async def meta_under(db: Database, prefix: str) -> dict[str, str]:

@@ -12,13 +12,12 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.curation.load import Curated
 from bot.domain.model import FactView
 from bot.domain.search import SearchTerms
 from bot.resolve import NameEntry
-from bot.store import queries
+from bot.store import bulk, queries
 from bot.store.base import StoreError
-from bot.store.build import BuildReport, build_into
+from bot.store.build import MARK_KEYS, BuildReport, BuildRows, build_into
 from bot.store.db import (
     SqliteDatabase,
     SqlitePool,
@@ -170,23 +169,24 @@ async def search_facts(db: Database, terms: SearchTerms, guild: int,
     return [(view(r), r["snip"]) for r in rows]
 
 
-async def build(path: Path, cur: Curated, data_dir: Path, *, force: bool,
-                started: float) -> BuildReport:
+async def build(path: Path, rows: BuildRows, *, started: float) -> BuildReport:
+    """Many facts go by the large load (``bot.store.bulk``), a few by the upsert in place."""
+    if rows.large:
+        return await bulk.build_large(path, rows, started=started)
     conn = await connect(path)
     try:
         with translated(path):
             await migrate(conn)
-        return await build_into(SqliteDatabase(conn, path), cur, data_dir, force=force,
-                                started=started)
+            return await build_into(SqliteDatabase(conn, path), rows, started=started)
     finally:
         await conn.close()
 
 
-async def built_digest(path: Path) -> str | None:
-    """The digest of the curated files the store was built from; None when there is no store
-    or it is at an older schema (building migrates it)."""
+async def build_marks(path: Path) -> dict[str, str]:
+    """What the store was built from (``build.MARK_KEYS``); empty when there is no store or it is
+    at an older schema (building migrates it)."""
     if not path.exists():  # noqa: ASYNC240 - one stat() at start-up
-        return None
+        return {}
     conn = await connect(path)
     try:
         with translated(path):
@@ -194,8 +194,11 @@ async def built_digest(path: Path) -> str | None:
             if version > SCHEMA_VERSION:
                 await migrate(conn)  # refuses, naming the file and what to do
             if version != SCHEMA_VERSION:
-                return None
-        return await queries.get_meta(SqliteDatabase(conn, path), "curated_digest")
+                return {}
+            marks = await conn.execute_fetchall(
+                f"SELECT key, value FROM meta WHERE key IN ({', '.join('?' * len(MARK_KEYS))})",
+                MARK_KEYS)
+        return {str(k): str(v) for k, v in marks}
     finally:
         await conn.close()
 
